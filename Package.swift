@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependency graph (one way, top to bottom):
+//   benn (executable) -> BennTrain -> BennNN -> BennKernels -> CBennKernels
+//                                 \-> BennData -> BennRandom, CZlib
+//                  BennNN -> BennTensor -> BennBLAS, BennRandom
+let package = Package(
+    name: "benn",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "benn", targets: ["benn"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C kernels: per-function target attributes, chosen at run time.
+        .target(name: "CBennKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "BennRandom"),
+        .target(name: "BennBLAS"),
+        .target(name: "BennKernels", dependencies: ["CBennKernels"]),
+        .target(name: "BennTensor", dependencies: ["BennBLAS", "BennRandom"]),
+        .target(name: "BennData", dependencies: ["BennRandom", "CZlib"]),
+        .target(name: "BennNN", dependencies: ["BennTensor", "BennKernels", "BennBLAS"]),
+        .target(name: "BennTrain", dependencies: [
+            "BennNN", "BennData", "BennTensor",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "benn", dependencies: [
+            "BennTrain",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "BennRandomTests", dependencies: ["BennRandom"]),
+        .testTarget(name: "BennKernelsTests", dependencies: ["BennKernels"]),
+        .testTarget(name: "BennDataTests", dependencies: ["BennData"]),
+        .testTarget(name: "BennNNTests", dependencies: ["BennNN"]),
+        .testTarget(name: "BennTrainTests", dependencies: ["BennTrain"]),
+    ]
+)

@@ -1,0 +1,1 @@
+#include "benn_kernels.h"
