@@ -1,0 +1,158 @@
+import BennBLAS
+import BennRandom
+import BennTensor
+
+/// 2-D convolution without bias on NHWC tensors, weights [out, kh, kw, in].
+///
+/// Work is split over images between threads; each thread lowers a group of images
+/// with im2col and multiplies with BLAS on one thread, which keeps the lowered
+/// columns in cache and scales across cores without BLAS's own threading.
+/// `padValue` is what out-of-image taps read: +1 for binarized inputs (see
+/// benchmark-models.md), 0 for real-valued inputs.
+public final class Conv2D: Layer {
+    public var needsInputGradient = true
+    public let weight: Parameter
+    public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, pad: Int
+    public let padValue: Float
+    public let binaryWeights: Bool, binaryInput: Bool
+
+    private var input = Tensor(shape: [0])
+    private var effectiveWeight = Tensor(shape: [0])
+
+    public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, pad: Int,
+                binaryWeights: Bool, binaryInput: Bool, name: String, rng: inout SeededGenerator) {
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.pad = pad
+        self.binaryWeights = binaryWeights
+        self.binaryInput = binaryInput
+        self.padValue = binaryInput ? 1 : 0
+        let fanIn = kernel * kernel * inChannels, fanOut = kernel * kernel * outChannels
+        weight = Parameter(name: "\(name).weight",
+                           value: Initializer.glorotUniform(shape: [outChannels, kernel, kernel, inChannels],
+                                                            fanIn: fanIn, fanOut: fanOut, rng: &rng),
+                           clipRange: binaryWeights ? -1...1 : nil)
+    }
+
+    public var parameters: [Parameter] { [weight] }
+
+    func geometry(_ shape: [Int]) -> ConvGeometry {
+        ConvGeometry(height: shape[0], width: shape[1], channels: shape[2],
+                     kernelH: kernel, kernelW: kernel, stride: stride, pad: pad)
+    }
+
+    public func outputShape(for input: [Int]) -> [Int] {
+        let g = geometry(input)
+        return [g.outHeight, g.outWidth, outChannels]
+    }
+
+    public func forwardWeights() -> Tensor {
+        guard binaryWeights else { return weight.value }
+        var w = Tensor(uninitializedShape: weight.value.shape)
+        let n = w.count
+        weight.value.withPointer { src in w.withMutablePointer { Binarize.sign(src, into: $0, count: n) } }
+        return w
+    }
+
+    /// Images lowered at once: enough rows for an efficient GEMM, few enough to stay in cache.
+    private func groupSize(_ g: ConvGeometry) -> Int { max(1, 1024 / max(1, g.outPixels)) }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        precondition(x.rank == 4 && x.shape[3] == inChannels,
+                     "convolution expects [batch, height, width, \(inChannels)], got \(x.shape)")
+        let g = geometry(Array(x.shape.dropFirst()))
+        effectiveWeight = forwardWeights()
+        if training { input = x }
+        let batch = x.rows
+        var y = Tensor(uninitializedShape: [batch, g.outHeight, g.outWidth, outChannels])
+        let group = groupSize(g), k = g.patch, cout = outChannels, pv = padValue
+        BLAS.setThreads(1)
+        x.withPointer { px in
+            effectiveWeight.withPointer { pw in
+                y.withMutablePointer { py in
+                    let ptrs = UnsafeSendableBox((px, pw, py))
+                    Parallelism.forEachRange(batch) { _, range in
+                        let (px, pw, py) = ptrs.value
+                        var cols = [Float](repeating: 0, count: group * g.outPixels * k)
+                        cols.withUnsafeMutableBufferPointer { cb in
+                            var n = range.lowerBound
+                            while n < range.upperBound {
+                                let count = min(group, range.upperBound - n)
+                                g.im2col(px + n * g.inPixels * g.channels, images: count, padValue: pv, into: cb.baseAddress!)
+                                BLAS.sgemm(.none, .transpose, m: count * g.outPixels, n: cout, k: k,
+                                           a: cb.baseAddress!, lda: k, b: pw, ldb: k,
+                                           c: py + n * g.outPixels * cout, ldc: cout)
+                                n += count
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        let g = geometry(Array(input.shape.dropFirst()))
+        let batch = input.rows, group = groupSize(g), k = g.patch, cout = outChannels, pv = padValue
+        let parts = Parallelism.ranges(batch)
+        var partialGrads = [Float](repeating: 0, count: parts.count * cout * k)
+        let wantDx = needsInputGradient
+        var dx = Tensor(shape: wantDx ? input.shape : [0])
+        BLAS.setThreads(1)
+        input.withPointer { px in
+            dy.withPointer { pdy in
+                effectiveWeight.withPointer { pw in
+                    dx.withMutablePointer { pdx in
+                        partialGrads.withUnsafeMutableBufferPointer { pg in
+                            let ptrs = UnsafeSendableBox((px, pdy, pw, pdx, pg.baseAddress!))
+                            Parallelism.forEachRange(batch) { part, range in
+                                let (px, pdy, pw, pdx, pg) = ptrs.value
+                                let gw = pg + part * cout * k
+                                var cols = [Float](repeating: 0, count: group * g.outPixels * k)
+                                cols.withUnsafeMutableBufferPointer { cb in
+                                    let c = cb.baseAddress!
+                                    var n = range.lowerBound
+                                    while n < range.upperBound {
+                                        let count = min(group, range.upperBound - n)
+                                        let rows = count * g.outPixels
+                                        let dyBlock = pdy + n * g.outPixels * cout
+                                        g.im2col(px + n * g.inPixels * g.channels, images: count, padValue: pv, into: c)
+                                        // dW += dyᵀ · cols
+                                        BLAS.sgemm(.transpose, .none, m: cout, n: k, k: rows,
+                                                   a: dyBlock, lda: cout, b: c, ldb: k,
+                                                   beta: 1, c: gw, ldc: k)
+                                        if wantDx {
+                                            // dcols = dy · W, then scattered back to pixels.
+                                            BLAS.sgemm(.none, .none, m: rows, n: k, k: cout,
+                                                       a: dyBlock, lda: cout, b: pw, ldb: k,
+                                                       c: c, ldc: k)
+                                            g.col2im(c, images: count, into: pdx + n * g.inPixels * g.channels)
+                                        }
+                                        n += count
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Sum the per-thread weight gradients in part order (deterministic per thread count).
+        let total = cout * k
+        weight.value.withPointer { w in
+            weight.grad.withMutablePointer { acc in
+                partialGrads.withUnsafeBufferPointer { pg in
+                    for i in 0..<total {
+                        var s: Float = 0
+                        for p in 0..<parts.count { s += pg[p * total + i] }
+                        if !binaryWeights || abs(w[i]) <= 1 { acc[i] += s }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+}

@@ -1,0 +1,25 @@
+import BennTensor
+
+/// One step of a network with a hand-written backward pass.
+///
+/// `forward` keeps what `backward` needs (inputs, masks, statistics); `backward` takes
+/// the gradient of the loss with respect to the output, adds parameter gradients into
+/// `Parameter.grad` and returns the gradient with respect to the input.
+public protocol Layer: AnyObject {
+    /// Output shape (without the batch dimension) for an input shape (without batch).
+    func outputShape(for input: [Int]) -> [Int]
+    func forward(_ x: Tensor, training: Bool) -> Tensor
+    func backward(_ dy: Tensor) -> Tensor
+    var parameters: [Parameter] { get }
+    /// Non-trainable state saved with the model (batch-norm running statistics).
+    var buffers: [(name: String, tensor: Tensor)] { get }
+    func setBuffer(_ name: String, _ tensor: Tensor)
+    /// When false the layer may skip computing the input gradient (first layer).
+    var needsInputGradient: Bool { get set }
+}
+
+extension Layer {
+    public var parameters: [Parameter] { [] }
+    public var buffers: [(name: String, tensor: Tensor)] { [] }
+    public func setBuffer(_ name: String, _ tensor: Tensor) {}
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class BennNNTestsPlaceholder: XCTestCase { func testNothing() {} }
