@@ -1,0 +1,196 @@
+import Foundation
+
+/// Reader and writer for the safetensors container: an 8-byte little-endian header
+/// length, a JSON header naming each tensor's dtype, shape and byte range, then the raw
+/// little-endian tensor bytes. String metadata lives under `__metadata__`.
+///
+/// Chosen because any language can read it without our code; checkpoints and ensemble
+/// artifacts are both stored this way. A 64-bit FNV-1a checksum of the data section is
+/// kept in the metadata (`benn.checksum`) so corruption is reported as such.
+public struct SafeTensors: Sendable {
+    public enum DType: String, Sendable, Codable {
+        case f32 = "F32", i32 = "I32", u8 = "U8", u64 = "U64"
+        public var size: Int {
+            switch self {
+            case .f32, .i32: return 4
+            case .u8: return 1
+            case .u64: return 8
+            }
+        }
+    }
+
+    public struct Entry: Sendable {
+        public var dtype: DType
+        public var shape: [Int]
+        public var bytes: [UInt8]
+        public init(dtype: DType, shape: [Int], bytes: [UInt8]) {
+            self.dtype = dtype
+            self.shape = shape
+            self.bytes = bytes
+        }
+    }
+
+    public struct FormatError: Error, CustomStringConvertible {
+        public let path: String
+        public let problem: String
+        public init(path: String, problem: String) {
+            self.path = path
+            self.problem = problem
+        }
+        public var description: String { "\(path): \(problem)" }
+    }
+
+    public var entries: [String: Entry] = [:]
+    public var metadata: [String: String] = [:]
+
+    public init() {}
+
+    public static let checksumKey = "benn.checksum"
+
+    // MARK: Tensors
+
+    public mutating func set(_ name: String, _ tensor: Tensor) {
+        let bytes = tensor.storage.withUnsafeBytes { Array($0) }
+        entries[name] = Entry(dtype: .f32, shape: tensor.shape, bytes: bytes)
+    }
+
+    public mutating func set(_ name: String, words: [UInt64], shape: [Int]) {
+        entries[name] = Entry(dtype: .u64, shape: shape, bytes: words.withUnsafeBytes { Array($0) })
+    }
+
+    public mutating func set(_ name: String, int32 values: [Int32], shape: [Int]) {
+        entries[name] = Entry(dtype: .i32, shape: shape, bytes: values.withUnsafeBytes { Array($0) })
+    }
+
+    public func tensor(_ name: String) -> Tensor? {
+        guard let e = entries[name], e.dtype == .f32 else { return nil }
+        let values = e.bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        return Tensor(shape: e.shape, storage: values)
+    }
+
+    public func words(_ name: String) -> [UInt64]? {
+        guard let e = entries[name], e.dtype == .u64 else { return nil }
+        return e.bytes.withUnsafeBytes { Array($0.bindMemory(to: UInt64.self)) }
+    }
+
+    public func int32s(_ name: String) -> [Int32]? {
+        guard let e = entries[name], e.dtype == .i32 else { return nil }
+        return e.bytes.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
+    }
+
+    /// All float tensors by name.
+    public var tensors: [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for name in entries.keys { if let t = tensor(name) { out[name] = t } }
+        return out
+    }
+
+    // MARK: Encoding
+
+    /// Serialises with tensors in name order, so equal contents give equal bytes.
+    public func encoded() -> [UInt8] {
+        var data: [UInt8] = []
+        var header: [String: Any] = [:]
+        for name in entries.keys.sorted() {
+            let e = entries[name]!
+            header[name] = ["dtype": e.dtype.rawValue, "shape": e.shape, "data_offsets": [data.count, data.count + e.bytes.count]] as [String: Any]
+            data += e.bytes
+        }
+        var meta = metadata
+        meta[SafeTensors.checksumKey] = SafeTensors.checksum(data)
+        header["__metadata__"] = meta
+        var json = (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])).map { [UInt8]($0) } ?? []
+        // Pad the header with spaces so tensor data starts 8-byte aligned.
+        while (8 + json.count) % 8 != 0 { json.append(0x20) }
+        var out = [UInt8]()
+        out.reserveCapacity(8 + json.count + data.count)
+        var n = UInt64(json.count).littleEndian
+        withUnsafeBytes(of: &n) { out += $0 }
+        out += json
+        out += data
+        return out
+    }
+
+    /// Writes atomically: a temporary file beside the target, fsync'd, then renamed.
+    public func write(to path: String) throws {
+        let bytes = encoded()
+        let tmp = path + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes)) else {
+            throw FormatError(path: path, problem: "cannot write file (directory missing or not writable)")
+        }
+        let fd = open(tmp, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+        if rename(tmp, path) != 0 {
+            unlink(tmp)
+            throw FormatError(path: path, problem: "cannot move the written file into place: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    // MARK: Decoding
+
+    public static func read(from path: String) throws -> SafeTensors {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw FormatError(path: path, problem: "file not found")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw FormatError(path: path, problem: "file cannot be read")
+        }
+        return try decode([UInt8](data), path: path)
+    }
+
+    public static func decode(_ bytes: [UInt8], path: String = "<memory>") throws -> SafeTensors {
+        func fail(_ p: String) -> FormatError { FormatError(path: path, problem: p) }
+        guard bytes.count >= 8 else { throw fail("too short to be a safetensors file (\(bytes.count) bytes)") }
+        var n: UInt64 = 0
+        for i in (0..<8).reversed() { n = n << 8 | UInt64(bytes[i]) }
+        guard n > 0, n <= UInt64(bytes.count - 8), n < 100_000_000 else {
+            throw fail("header length \(n) does not fit in a file of \(bytes.count) bytes (truncated, or not a safetensors file)")
+        }
+        let headerEnd = 8 + Int(n)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])),
+              let header = object as? [String: Any] else {
+            throw fail("header is not a JSON object (not a safetensors file, or corrupted)")
+        }
+        let dataSection = Array(bytes[headerEnd...])
+        var result = SafeTensors()
+        if let meta = header["__metadata__"] {
+            guard let m = meta as? [String: String] else { throw fail("__metadata__ must map strings to strings") }
+            result.metadata = m
+        }
+        for (name, value) in header where name != "__metadata__" {
+            guard let info = value as? [String: Any],
+                  let dtypeName = info["dtype"] as? String,
+                  let shape = info["shape"] as? [Int],
+                  let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
+                throw fail("tensor '\(name)' has a malformed header entry")
+            }
+            guard let dtype = DType(rawValue: dtypeName) else {
+                throw fail("tensor '\(name)' has unsupported dtype \(dtypeName)")
+            }
+            let (begin, end) = (offsets[0], offsets[1])
+            guard shape.allSatisfy({ $0 >= 0 }), begin >= 0, end >= begin, end <= dataSection.count else {
+                throw fail("tensor '\(name)' byte range \(begin)..<\(end) lies outside the \(dataSection.count)-byte data section (truncated file?)")
+            }
+            guard end - begin == shape.reduce(1, *) * dtype.size else {
+                throw fail("tensor '\(name)' has \(end - begin) bytes but shape \(shape) of \(dtypeName) needs \(shape.reduce(1, *) * dtype.size)")
+            }
+            result.entries[name] = Entry(dtype: dtype, shape: shape, bytes: Array(dataSection[begin..<end]))
+        }
+        if let expected = result.metadata[checksumKey] {
+            let actual = checksum(dataSection)
+            guard actual == expected else {
+                throw fail("checksum mismatch (stored \(expected), computed \(actual)): the file is corrupted")
+            }
+            result.metadata[checksumKey] = nil
+        }
+        return result
+    }
+
+    /// FNV-1a 64 over the bytes, as 16 hex digits.
+    public static func checksum(_ bytes: [UInt8]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import Yams
+
+/// Reads a `TrainingSpec` from YAML, rejecting unknown keys (a typo is an error that
+/// names the line and suggests the nearest valid key, never a silently ignored field).
+public enum SpecParser {
+    public static func load(path: String) throws -> TrainingSpec {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SpecError(location: path, message: FileManager.default.fileExists(atPath: path)
+                            ? "cannot read the spec file" : "spec file not found")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw SpecError(location: path, message: "spec file is not UTF-8 text")
+        }
+        return try parse(text, source: path)
+    }
+
+    public static func parse(_ text: String, source: String = "<spec>") throws -> TrainingSpec {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let YamlError.scanner(_, problem, mark, _), let YamlError.parser(_, problem, mark, _) {
+            throw SpecError(location: "\(source):\(mark.line):\(mark.column)", message: "YAML syntax error: \(problem)")
+        } catch {
+            throw SpecError(location: source, message: "YAML error: \(error)")
+        }
+        var spec = TrainingSpec()
+        guard let root else { return spec }
+        let r = Reader(source: source)
+        let top = try r.mapping(root, "spec")
+        try r.checkKeys(top, allowed: ["model", "seed", "threads", "data", "train"], section: "spec")
+        for (key, value) in top {
+            switch key.string {
+            case "model": spec.model = try r.string(value, "model")
+            case "seed": spec.seed = UInt64(try r.int(value, "seed", min: 0))
+            case "threads": spec.threads = try r.int(value, "threads", min: 1)
+            case "data":
+                let m = try r.mapping(value, "data")
+                try r.checkKeys(m, allowed: ["directory", "validation", "crop_padding", "flip", "limit", "test_limit"], section: "data")
+                for (k, v) in m {
+                    switch k.string {
+                    case "directory": spec.data.directory = try r.string(v, "data.directory")
+                    case "validation": spec.data.validation = try r.int(v, "data.validation", min: 0)
+                    case "crop_padding": spec.data.cropPadding = try r.int(v, "data.crop_padding", min: 0)
+                    case "flip": spec.data.flip = try r.bool(v, "data.flip")
+                    case "limit": spec.data.limit = try r.int(v, "data.limit", min: 0)
+                    case "test_limit": spec.data.testLimit = try r.int(v, "data.test_limit", min: 0)
+                    default: break
+                    }
+                }
+            case "train":
+                let m = try r.mapping(value, "train")
+                try r.checkKeys(m, allowed: ["epochs", "batch_size", "optimizer", "learning_rate", "momentum", "nesterov",
+                                             "weight_decay", "schedule", "step_epochs", "step_factor",
+                                             "minimum_learning_rate", "label_smoothing"], section: "train")
+                for (k, v) in m {
+                    let f = "train.\(k.string ?? "")"
+                    switch k.string {
+                    case "epochs": spec.train.epochs = try r.int(v, f, min: 1)
+                    case "batch_size": spec.train.batchSize = try r.int(v, f, min: 1)
+                    case "optimizer": spec.train.optimizer = try r.choice(v, f, TrainingSpec.OptimizerKind.self)
+                    case "learning_rate": spec.train.learningRate = try r.float(v, f)
+                    case "momentum": spec.train.momentum = try r.float(v, f)
+                    case "nesterov": spec.train.nesterov = try r.bool(v, f)
+                    case "weight_decay": spec.train.weightDecay = try r.float(v, f)
+                    case "schedule": spec.train.schedule = try r.choice(v, f, TrainingSpec.ScheduleKind.self)
+                    case "step_epochs": spec.train.stepEpochs = try r.int(v, f, min: 1)
+                    case "step_factor": spec.train.stepFactor = try r.float(v, f)
+                    case "minimum_learning_rate": spec.train.minimumLearningRate = try r.float(v, f)
+                    case "label_smoothing": spec.train.labelSmoothing = try r.float(v, f)
+                    default: break
+                    }
+                }
+            default: break
+            }
+        }
+        do {
+            try spec.validate()
+        } catch var e as SpecError {
+            e.location = source
+            throw e
+        }
+        return spec
+    }
+
+    /// Typed access to YAML nodes with errors that point at the node.
+    struct Reader {
+        let source: String
+
+        func at(_ node: Node) -> String {
+            node.mark.map { "\(source):\($0.line):\($0.column)" } ?? source
+        }
+
+        func mapping(_ node: Node, _ field: String) throws -> Node.Mapping {
+            guard let m = node.mapping else { throw SpecError(location: at(node), message: "\(field) must be a mapping of keys to values") }
+            return m
+        }
+
+        func checkKeys(_ m: Node.Mapping, allowed: [String], section: String) throws {
+            var seen = Set<String>()
+            for key in m.keys {
+                let k = key.string ?? ""
+                guard allowed.contains(k) else {
+                    let hint = nearest(k, in: allowed).map { " (did you mean '\($0)'?)" } ?? ""
+                    throw SpecError(location: at(key),
+                                    message: "unknown key '\(k)' in \(section)\(hint); valid keys: \(allowed.joined(separator: ", "))")
+                }
+                guard seen.insert(k).inserted else { throw SpecError(location: at(key), message: "key '\(k)' appears twice in \(section)") }
+            }
+        }
+
+        func scalar(_ node: Node, _ field: String) throws -> String {
+            guard let s = node.scalar?.string else { throw SpecError(location: at(node), message: "\(field) must be a single value") }
+            return s
+        }
+
+        func string(_ node: Node, _ field: String) throws -> String { try scalar(node, field) }
+
+        func int(_ node: Node, _ field: String, min: Int) throws -> Int {
+            let s = try scalar(node, field)
+            guard let v = Int(s.replacingOccurrences(of: "_", with: "")) else {
+                throw SpecError(location: at(node), message: "\(field) must be a whole number, got '\(s)'")
+            }
+            guard v >= min else { throw SpecError(location: at(node), message: "\(field) must be at least \(min), got \(v)") }
+            return v
+        }
+
+        func float(_ node: Node, _ field: String) throws -> Float {
+            let s = try scalar(node, field)
+            guard let v = Float(s), v.isFinite else { throw SpecError(location: at(node), message: "\(field) must be a number, got '\(s)'") }
+            return v
+        }
+
+        func bool(_ node: Node, _ field: String) throws -> Bool {
+            let s = try scalar(node, field).lowercased()
+            switch s {
+            case "true", "yes", "on": return true
+            case "false", "no", "off": return false
+            default: throw SpecError(location: at(node), message: "\(field) must be true or false, got '\(s)'")
+            }
+        }
+
+        func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ field: String, _: T.Type) throws -> T where T.RawValue == String {
+            let s = try scalar(node, field)
+            guard let v = T(rawValue: s) else {
+                let valid = T.allCases.map(\.rawValue)
+                let hint = nearest(s, in: valid).map { " (did you mean '\($0)'?)" } ?? ""
+                throw SpecError(location: at(node), message: "\(field): unknown value '\(s)'\(hint); valid: \(valid.joined(separator: ", "))")
+            }
+            return v
+        }
+    }
+
+    /// The allowed word within edit distance 2, if any.
+    static func nearest(_ word: String, in candidates: [String]) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var prev = Array(0...b.count)
+            for i in 1...max(1, a.count) where !a.isEmpty {
+                var cur = [i] + [Int](repeating: 0, count: b.count)
+                for j in 1...max(1, b.count) where !b.isEmpty {
+                    cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                }
+                prev = cur
+            }
+            return a.isEmpty ? b.count : (b.isEmpty ? a.count : prev[b.count])
+        }
+        let w = Array(word)
+        let best = candidates.map { ($0, distance(w, Array($0))) }.min { $0.1 < $1.1 }
+        return best.flatMap { $0.1 <= 2 ? $0.0 : nil }
+    }
+}

@@ -1,0 +1,185 @@
+import BennData
+import BennNN
+import BennRandom
+import BennTensor
+import Dispatch
+
+/// Figures for one finished epoch.
+public struct EpochStats: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var loss: Float
+    public var trainAccuracy: Float
+    public var testAccuracy: Float?
+    public var validationAccuracy: Float?
+    public var samplesPerSecond: Double
+    public var seconds: Double
+    public var learningRate: Float
+}
+
+/// What a running training reports, for progress bars and logs.
+public enum ProgressEvent: Sendable {
+    case batch(epoch: Int, epochs: Int, batch: Int, batches: Int, loss: Float, accuracy: Float,
+               samplesPerSecond: Double, secondsLeft: Double)
+    case epoch(EpochStats, epochs: Int)
+}
+
+/// Trains one model in-process from a `TrainingSpec`.
+///
+/// The result depends only on the spec and the thread count: initial weights come from
+/// `seed`, each epoch's shuffle from the stream `seed.split(epoch)`, and every reduction
+/// is in a fixed order.
+public final class Trainer {
+    public let spec: TrainingSpec
+    public let model: Sequential
+    public let optimizer: Optimizer
+    /// Epochs already completed (non-zero after resuming from a checkpoint).
+    public private(set) var completedEpochs = 0
+    public private(set) var history: [EpochStats] = []
+
+    public init(spec: TrainingSpec, inputShape: [Int] = [28, 28, 1], classes: Int = 10) throws {
+        try spec.validate()
+        self.spec = spec
+        let description = try ModelZoo.description(named: spec.model, inputShape: inputShape, classes: classes)
+        model = try Sequential(description, seed: spec.seed)
+        switch spec.train.optimizer {
+        case .adam:
+            optimizer = Adam(learningRate: spec.train.learningRate, weightDecay: spec.train.weightDecay)
+        case .sgd:
+            optimizer = SGD(learningRate: spec.train.learningRate, momentum: spec.train.momentum,
+                            weightDecay: spec.train.weightDecay, nesterov: spec.train.nesterov)
+        }
+    }
+
+    /// Restores weights, optimizer state and progress from a checkpoint of the same spec.
+    public func resume(from checkpoint: Checkpoint) throws {
+        guard checkpoint.model == model.description else {
+            throw SpecError(location: nil, message: "checkpoint holds model '\(checkpoint.model.name)', which differs from the spec's '\(spec.model)'")
+        }
+        try model.load(checkpoint.tensors)
+        try optimizer.loadState(checkpoint.optimizerState, for: model.parameters)
+        completedEpochs = checkpoint.completedEpochs
+        history = checkpoint.history
+    }
+
+    public func checkpoint() -> Checkpoint {
+        Checkpoint(spec: spec, model: model.description, completedEpochs: completedEpochs, history: history,
+                   tensors: Dictionary(uniqueKeysWithValues: model.namedTensors.map { ($0.name, $0.tensor) }),
+                   optimizerState: Dictionary(uniqueKeysWithValues: optimizer.state(for: model.parameters).map { ($0.name, $0.tensor) }))
+    }
+
+    var augmentations: [Augmentation] {
+        var a: [Augmentation] = []
+        if spec.data.cropPadding > 0 { a.append(.randomCrop(padding: spec.data.cropPadding)) }
+        if spec.data.flip { a.append(.horizontalFlip) }
+        return a
+    }
+
+    func schedule(stepsPerEpoch: Int) -> LearningRateSchedule {
+        switch spec.train.schedule {
+        case .constant: return .constant
+        case .step: return .step(everySteps: spec.train.stepEpochs * stepsPerEpoch, factor: spec.train.stepFactor)
+        case .cosine: return .cosine(totalSteps: spec.train.epochs * stepsPerEpoch, floor: spec.train.minimumLearningRate)
+        }
+    }
+
+    /// Trains the remaining epochs. `afterEpoch` runs after each epoch (checkpointing).
+    public func fit(train: DatasetView, test: DatasetView? = nil, validation: DatasetView? = nil,
+                    progress: (ProgressEvent) -> Void = { _ in },
+                    afterEpoch: (Trainer) throws -> Void = { _ in }) throws {
+        let shape = model.description.inputShape
+        let pixels = shape.reduce(1, *)
+        let root = SeededGenerator(seed: spec.seed)
+        let epochs = spec.train.epochs
+        let batchSize = spec.train.batchSize
+        let stepsPerEpoch = (train.count + batchSize - 1) / batchSize
+        let lr = schedule(stepsPerEpoch: stepsPerEpoch)
+        var inputs = [Float](repeating: 0, count: batchSize * pixels)
+        var labels = [Int32](repeating: 0, count: batchSize)
+        while completedEpochs < epochs {
+            let epoch = completedEpochs
+            var rng = root.split(0x5348_5546 &+ UInt64(epoch))  // this epoch's shuffle stream
+            let batches = try train.batches(batchSize: batchSize, shuffle: true, rng: &rng, augmentations: augmentations)
+            let start = DispatchTime.now().uptimeNanoseconds
+            var lossSum = 0.0, correct = 0, seen = 0
+            for b in 0..<batches.count {
+                let n = batches.sampleCount(ofBatch: b)
+                let indices = batches.fill(batch: b, inputs: &inputs, labels: &labels)
+                _ = indices
+                let x = Tensor(shape: [n] + shape, storage: Array(inputs[0..<(n * pixels)]))
+                let y = Array(labels[0..<n])
+                var weights: [Float]? = nil
+                if let w = train.weights {
+                    let first = b * batchSize
+                    weights = batches.order[first..<(first + n)].map { w[$0] }
+                }
+                optimizer.learningRate = lr.rate(base: spec.train.learningRate, step: epoch * stepsPerEpoch + b)
+                model.zeroGrad()
+                let logits = model.forward(x, training: true)
+                let (loss, grad) = Loss.softmaxCrossEntropy(logits: logits, labels: y, weights: weights,
+                                                            labelSmoothing: spec.train.labelSmoothing)
+                model.backward(grad)
+                optimizer.step(model.parameters)
+                lossSum += Double(loss) * Double(n)
+                correct += zip(Loss.argmax(logits), y).filter { $0 == $1 }.count
+                seen += n
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                let rate = Double(seen) / max(elapsed, 1e-9)
+                let left = Double(train.count - seen) / rate + Double(epochs - epoch - 1) * Double(train.count) / rate
+                progress(.batch(epoch: epoch + 1, epochs: epochs, batch: b + 1, batches: batches.count,
+                                loss: Float(lossSum / Double(seen)), accuracy: Float(correct) / Float(seen),
+                                samplesPerSecond: rate, secondsLeft: left))
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            var stats = EpochStats(epoch: epoch + 1, loss: Float(lossSum / Double(max(1, seen))),
+                                   trainAccuracy: Float(correct) / Float(max(1, seen)),
+                                   testAccuracy: nil, validationAccuracy: nil,
+                                   samplesPerSecond: Double(seen) / seconds, seconds: seconds,
+                                   learningRate: optimizer.learningRate)
+            if let test { stats.testAccuracy = evaluate(test).accuracy }
+            if let validation, validation.count > 0 { stats.validationAccuracy = evaluate(validation).accuracy }
+            completedEpochs += 1
+            history.append(stats)
+            progress(.epoch(stats, epochs: epochs))
+            try afterEpoch(self)
+        }
+    }
+
+    /// Accuracy and mean loss of the model in evaluation mode.
+    public func evaluate(_ view: DatasetView, batchSize: Int = 500) -> (accuracy: Float, loss: Float) {
+        Evaluation.run(model, on: view, batchSize: batchSize)
+    }
+}
+
+/// Evaluation of a model on a dataset view (no gradients, running batch-norm statistics).
+public enum Evaluation {
+    public static func run(_ model: Sequential, on view: DatasetView, batchSize: Int = 500) -> (accuracy: Float, loss: Float) {
+        let (_, predictions, loss) = logits(model, on: view, batchSize: batchSize)
+        let labels = view.labels
+        let correct = zip(predictions, labels).filter { Int($0) == Int($1) }.count
+        return (Float(correct) / Float(max(1, view.count)), loss)
+    }
+
+    /// Logits for every sample of `view`, in view order, plus predictions and mean loss.
+    public static func logits(_ model: Sequential, on view: DatasetView, batchSize: Int = 500)
+        -> (logits: [Float], predictions: [Int32], loss: Float) {
+        let shape = model.description.inputShape
+        let pixels = shape.reduce(1, *), classes = model.description.classes
+        var rng = SeededGenerator(seed: 0)
+        guard let batches = try? view.batches(batchSize: batchSize, shuffle: false, rng: &rng) else { return ([], [], 0) }
+        var all = [Float](), predictions = [Int32]()
+        all.reserveCapacity(view.count * classes)
+        var lossSum = 0.0
+        var inputs = [Float](repeating: 0, count: batchSize * pixels)
+        var labels = [Int32](repeating: 0, count: batchSize)
+        for b in 0..<batches.count {
+            let n = batches.sampleCount(ofBatch: b)
+            batches.fill(batch: b, inputs: &inputs, labels: &labels)
+            let x = Tensor(shape: [n] + shape, storage: Array(inputs[0..<(n * pixels)]))
+            let out = model.forward(x, training: false)
+            lossSum += Double(Loss.softmaxCrossEntropy(logits: out, labels: Array(labels[0..<n])).loss) * Double(n)
+            all += out.storage
+            predictions += Loss.argmax(out)
+        }
+        return (all, predictions, Float(lossSum / Double(max(1, view.count))))
+    }
+}

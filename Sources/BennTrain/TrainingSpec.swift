@@ -1,0 +1,80 @@
+import BennNN
+
+/// Everything that decides a training run's result: the model, data, recipe and seed.
+/// A run is a pure function of its spec (and thread count), which is what lets a worker
+/// reproduce an in-process run bit for bit.
+public struct TrainingSpec: Codable, Sendable, Equatable {
+    public var model: String = "bmlp"
+    public var seed: UInt64 = 0
+    /// Compute threads; nil means all cores.
+    public var threads: Int?
+    public var data = DataSpec()
+    public var train = RecipeSpec()
+
+    public init() {}
+
+    public struct DataSpec: Codable, Sendable, Equatable {
+        public var directory: String = "/usr/share/datasets/fashion-mnist"
+        /// Training samples held out for validation (0: none).
+        public var validation: Int = 0
+        /// Random-crop padding in pixels (0: off).
+        public var cropPadding: Int = 0
+        public var flip: Bool = false
+        /// Use only the first N training samples (0: all); for quick runs and tests.
+        public var limit: Int = 0
+        /// Use only the first N test samples (0: all).
+        public var testLimit: Int = 0
+        public init() {}
+    }
+
+    public struct RecipeSpec: Codable, Sendable, Equatable {
+        public var epochs: Int = 1
+        public var batchSize: Int = 128
+        public var optimizer: OptimizerKind = .adam
+        public var learningRate: Float = 1e-3
+        public var momentum: Float = 0.9
+        public var nesterov: Bool = false
+        public var weightDecay: Float = 0
+        public var schedule: ScheduleKind = .cosine
+        /// For the step schedule: decay every this many epochs by `stepFactor`.
+        public var stepEpochs: Int = 1
+        public var stepFactor: Float = 0.1
+        /// For the cosine schedule: the rate at the end of the run.
+        public var minimumLearningRate: Float = 0
+        public var labelSmoothing: Float = 0
+        public init() {}
+    }
+
+    public enum OptimizerKind: String, Codable, Sendable, CaseIterable { case adam, sgd }
+    public enum ScheduleKind: String, Codable, Sendable, CaseIterable { case constant, step, cosine }
+
+    /// Checks values that parse but make no sense, naming the field.
+    public func validate() throws {
+        func bad(_ field: String, _ why: String) -> SpecError { SpecError(location: nil, message: "\(field): \(why)") }
+        guard ModelZoo.names.contains(model) else {
+            throw bad("model", "unknown model '\(model)'; valid models: \(ModelZoo.names.joined(separator: ", "))")
+        }
+        if let t = threads, t < 1 { throw bad("threads", "must be at least 1, got \(t)") }
+        if train.epochs < 1 { throw bad("train.epochs", "must be at least 1, got \(train.epochs)") }
+        if train.batchSize < 1 { throw bad("train.batch_size", "must be positive, got \(train.batchSize)") }
+        if !(train.learningRate > 0) { throw bad("train.learning_rate", "must be positive, got \(train.learningRate)") }
+        if train.momentum < 0 || train.momentum >= 1 { throw bad("train.momentum", "must be in [0, 1), got \(train.momentum)") }
+        if train.weightDecay < 0 { throw bad("train.weight_decay", "must not be negative") }
+        if train.labelSmoothing < 0 || train.labelSmoothing >= 1 { throw bad("train.label_smoothing", "must be in [0, 1)") }
+        if train.stepEpochs < 1 { throw bad("train.step_epochs", "must be at least 1") }
+        if data.validation < 0 { throw bad("data.validation", "must not be negative") }
+        if data.cropPadding < 0 { throw bad("data.crop_padding", "must not be negative") }
+        if data.limit < 0 || data.testLimit < 0 { throw bad("data.limit", "must not be negative") }
+    }
+}
+
+/// A problem in a spec, with the file, line and column where it was found.
+public struct SpecError: Error, CustomStringConvertible {
+    public var location: String?
+    public var message: String
+    public init(location: String?, message: String) {
+        self.location = location
+        self.message = message
+    }
+    public var description: String { location.map { "\($0): \(message)" } ?? message }
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+import BennTrain
+
+@main
+struct Benn: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "benn",
+        abstract: "Train, evaluate and serve ensembles of binary neural networks.",
+        version: BennVersion.current,
+        subcommands: [Train.self, Eval.self, Info.self]
+    )
+}
+
+/// Runs a command body, turning any error into one clear line on stderr and exit code 1
+/// (never a stack trace).
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as ExitCode {
+        throw e
+    } catch {
+        Console.error("\(error)")
+        throw ExitCode(1)
+    }
+}

@@ -1,0 +1,156 @@
+import ArgumentParser
+import BennBLAS
+import BennData
+import BennKernels
+import BennNN
+import BennTensor
+import BennTrain
+import Dispatch
+import Foundation
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train one model in-process from a spec file or flags.",
+        discussion: "Flags override the spec file. The trained model (a checkpoint that can also resume training) is written after every epoch.")
+
+    @Argument(help: "A YAML spec file (optional; flags alone are enough).")
+    var spec: String?
+
+    @Option(help: "Model: \(ModelZoo.names.joined(separator: ", ")).") var model: String?
+    @Option(help: "Epochs to train.") var epochs: Int?
+    @Option(name: .customLong("batch-size"), help: "Samples per batch.") var batchSize: Int?
+    @Option(name: .customLong("learning-rate"), help: "Base learning rate.") var learningRate: Float?
+    @Option(help: "Random seed.") var seed: UInt64?
+    @Option(help: "Directory with the IDX files (Fashion-MNIST or MNIST layout).") var data: String?
+    @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @Option(help: "Use only the first N training samples.") var limit: Int?
+    @Option(name: .customLong("test-limit"), help: "Use only the first N test samples.") var testLimit: Int?
+    @Option(name: [.short, .long], help: "Where to write the trained model.") var output: String?
+    @Option(help: "Write a JSON report of the run here.") var report: String?
+    @Option(help: "Resume from this checkpoint (written by an earlier run of the same spec).") var resume: String?
+
+    func makeSpec() throws -> TrainingSpec {
+        var s = try spec.map { try SpecParser.load(path: $0) } ?? TrainingSpec()
+        if let model { s.model = model }
+        if let epochs { s.train.epochs = epochs }
+        if let batchSize { s.train.batchSize = batchSize }
+        if let learningRate { s.train.learningRate = learningRate }
+        if let seed { s.seed = seed }
+        if let data { s.data.directory = data }
+        if let threads { s.threads = threads }
+        if let limit { s.data.limit = limit }
+        if let testLimit { s.data.testLimit = testLimit }
+        do { try s.validate() } catch var e as SpecError {
+            e.location = e.location ?? "options"
+            throw e
+        }
+        return s
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let spec = try makeSpec()
+            let threads = Runtime.configure(threads: spec.threads)
+            let wallStart = DispatchTime.now().uptimeNanoseconds
+            let datasets = try Datasets.load(spec)
+            let trainer = try Trainer(spec: spec, inputShape: [datasets.train.base.height, datasets.train.base.width, 1],
+                                      classes: datasets.train.base.classCount)
+            let out = output ?? "\(spec.model).ckpt"
+            if let resume {
+                try trainer.resume(from: try Checkpoint.read(from: resume))
+                Console.log("resumed from \(resume) after epoch \(trainer.completedEpochs)")
+            }
+            Console.log("training \(spec.model) (\(trainer.model.parameterCount) parameters) on \(datasets.train.count) samples, \(spec.train.epochs) epochs, batch \(spec.train.batchSize), seed \(spec.seed), \(threads) threads")
+            Console.log("compute: BLAS \(BLAS.coreName), binary kernels \(BinaryKernels.active.rawValue)")
+            let progress = Console.TrainingProgress()
+            try trainer.fit(train: datasets.train, test: datasets.test, validation: datasets.validation,
+                            progress: progress.handle,
+                            afterEpoch: { t in try t.checkpoint().write(to: out) })
+            let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
+            let finalAccuracy = trainer.history.last?.testAccuracy ?? 0
+            print("test accuracy: \(Console.percent(finalAccuracy))")
+            Console.log("model written to \(out) (\(Console.fixed(wall, 1)) s)")
+            if let report {
+                try TrainingReport(trainer: trainer, wallSeconds: wall, datasetHash: datasets.train.base.contentHash, threads: threads)
+                    .write(to: report)
+                Console.log("report written to \(report)")
+            }
+        }
+    }
+}
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Evaluate a trained model on a dataset split.")
+
+    @Argument(help: "A model file written by `benn train`.") var modelPath: String
+    @Option(help: "Directory with the IDX files (default: the one the model was trained on).") var data: String?
+    @Option(help: "Split to evaluate: train or test.") var split: String = "test"
+    @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @Option(help: "Write a JSON report here.") var report: String?
+
+    func run() throws {
+        try reportingErrors {
+            guard let which = FashionMNIST.Split(rawValue: split) else {
+                throw ValidationError("--split must be 'train' or 'test', got '\(split)'")
+            }
+            _ = Runtime.configure(threads: threads)
+            let checkpoint = try Checkpoint.read(from: modelPath)
+            let model = try checkpoint.makeModel()
+            let directory = data ?? checkpoint.spec.data.directory
+            let images = try FashionMNIST.load(directory: directory, split: which)
+            let (accuracy, loss) = Evaluation.run(model, on: DatasetView.all(images))
+            print("\(split) accuracy: \(Console.percent(accuracy)) (loss \(Console.fixed(Double(loss), 4)), \(images.count) samples, model \(checkpoint.model.name), \(checkpoint.completedEpochs) epochs)")
+            if let report {
+                let json: [String: Any] = ["model": checkpoint.model.name, "split": split, "accuracy": accuracy,
+                                           "loss": loss, "samples": images.count, "dataset_hash": images.contentHash]
+                try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+                    .write(to: URL(fileURLWithPath: report))
+            }
+        }
+    }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the compute paths and versions this machine runs.")
+    func run() throws {
+        for (k, v) in RuntimeInfo.versions.sorted(by: { $0.key < $1.key }) { print("\(k): \(v)") }
+        print("binary kernel paths supported: \(BinaryKernels.supported.map(\.rawValue).joined(separator: ", "))")
+        if let w = BinaryKernels.selectionWarning { print("warning: \(w)") }
+    }
+}
+
+/// Process-wide set-up shared by commands that compute.
+enum Runtime {
+    static func configure(threads requested: Int?) -> Int {
+        let n = requested ?? ProcessInfo.processInfo.activeProcessorCount
+        Parallelism.threads = max(1, n)
+        return Parallelism.threads
+    }
+}
+
+/// The training, validation and test views a spec asks for.
+struct Datasets {
+    var train: DatasetView
+    var validation: DatasetView?
+    var test: DatasetView
+
+    static func load(_ spec: TrainingSpec) throws -> Datasets {
+        let trainImages = try FashionMNIST.load(directory: spec.data.directory, split: .train)
+        let testImages = try FashionMNIST.load(directory: spec.data.directory, split: .test)
+        var train = DatasetView.all(trainImages)
+        if spec.data.limit > 0 && spec.data.limit < train.count {
+            train = try DatasetView.subset(trainImages, indices: Array(0..<spec.data.limit))
+        }
+        var validation: DatasetView? = nil
+        if spec.data.validation > 0 {
+            let parts = try train.split(validationCount: spec.data.validation, seed: spec.seed)
+            train = parts.training
+            validation = parts.validation
+        }
+        var test = DatasetView.all(testImages)
+        if spec.data.testLimit > 0 && spec.data.testLimit < test.count {
+            test = try DatasetView.subset(testImages, indices: Array(0..<spec.data.testLimit))
+        }
+        return Datasets(train: train, validation: validation, test: test)
+    }
+}
