@@ -18,13 +18,15 @@ let package = Package(
     targets: [
         // C kernels: per-function target attributes, chosen at run time.
         .target(name: "CBennKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // Element-wise training loops, vectorised per CPU through target_clones.
+        .target(name: "CBennOps", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "BennRandom"),
         .target(name: "BennBLAS"),
         .target(name: "BennKernels", dependencies: ["CBennKernels"]),
         .target(name: "BennTensor", dependencies: ["BennBLAS", "BennRandom"]),
         .target(name: "BennData", dependencies: ["BennRandom", "CZlib"]),
-        .target(name: "BennNN", dependencies: ["BennTensor", "BennKernels", "BennBLAS"]),
+        .target(name: "BennNN", dependencies: ["BennTensor", "BennKernels", "BennBLAS", "CBennOps"]),
         .target(name: "BennTrain", dependencies: [
             "BennNN", "BennData", "BennTensor",
             .product(name: "Yams", package: "Yams"),

@@ -1,4 +1,5 @@
 import BennTensor
+import CBennOps
 
 /// max(0, x).
 public final class ReLU: Layer {
@@ -9,16 +10,16 @@ public final class ReLU: Layer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         if training { input = x }
-        var y = x
+        var y = Tensor(uninitializedShape: x.shape)
         let n = y.count
-        y.withMutablePointer { p in for i in 0..<n { p[i] = max(p[i], 0) } }
+        x.withPointer { px in y.withMutablePointer { benn_relu(px, $0, n) } }
         return y
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        var dx = dy
+        var dx = Tensor(uninitializedShape: dy.shape)
         let n = dx.count
-        input.withPointer { px in dx.withMutablePointer { pd in for i in 0..<n where px[i] <= 0 { pd[i] = 0 } } }
+        input.withPointer { px in dy.withPointer { g in dx.withMutablePointer { benn_relu_backward(px, g, $0, n) } } }
         return dx
     }
 }

@@ -1,4 +1,5 @@
 import BennTensor
+import CBennOps
 
 /// Batch normalisation over every dimension but the last (channels).
 ///
@@ -48,14 +49,7 @@ public final class BatchNorm: Layer {
             let box = UnsafeSendableBox(pb.baseAddress!)
             Parallelism.forEachRange(rows) { part, range in
                 let s = box.value + part * 2 * c, q = s + c
-                for r in range {
-                    let row = x + r * c
-                    for j in 0..<c {
-                        let v = Double(row[j])
-                        s[j] += v
-                        q[j] += v * v
-                    }
-                }
+                benn_channel_moments(x + range.lowerBound * c, range.count, c, s, q)
             }
         }
         var sum = [Double](repeating: 0, count: c), sq = [Double](repeating: 0, count: c)
@@ -113,10 +107,8 @@ public final class BatchNorm: Layer {
                         let box = UnsafeSendableBox((px, py, sc.baseAddress!, sh.baseAddress!))
                         Parallelism.forEachRange(rows) { _, range in
                             let (px, py, a, b) = box.value
-                            for r in range {
-                                let o = r * c
-                                for j in 0..<c { py[o + j] = px[o + j] * a[j] + b[j] }
-                            }
+                            let o = range.lowerBound * c
+                            benn_affine_rows(px + o, py + o, range.count, c, a, b)
                         }
                     }
                 }
@@ -131,13 +123,7 @@ public final class BatchNorm: Layer {
         var dGamma = [Double](repeating: 0, count: c), dBeta = [Double](repeating: 0, count: c)
         dy.withPointer { g in
             normalized.withPointer { xh in
-                for r in 0..<rows {
-                    let o = r * c
-                    for j in 0..<c {
-                        dGamma[j] += Double(g[o + j] * xh[o + j])
-                        dBeta[j] += Double(g[o + j])
-                    }
-                }
+                benn_channel_grad_sums(g, xh, rows, c, &dBeta, &dGamma)
             }
         }
         for j in 0..<c {
@@ -158,10 +144,7 @@ public final class BatchNorm: Layer {
         dy.withPointer { g in
             normalized.withPointer { xh in
                 dx.withMutablePointer { d in
-                    for r in 0..<rows {
-                        let o = r * c
-                        for j in 0..<c { d[o + j] = k1[j] * g[o + j] - k2[j] - k3[j] * xh[o + j] }
-                    }
+                    benn_bn_input_grad(g, xh, d, rows, c, k1, k2, k3)
                 }
             }
         }

@@ -1,4 +1,5 @@
 import BennTensor
+import CBennOps
 
 /// The binarization rules shared by every binary layer.
 public enum Binarize {
@@ -14,7 +15,7 @@ public enum Binarize {
 
     /// Writes sign(src) into dst.
     public static func sign(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { dst[i] = src[i] < 0 ? -1 : 1 }
+        benn_sign(src, dst, count)
     }
 }
 
@@ -40,7 +41,7 @@ public final class SignActivation: Layer {
         input.withPointer { px in
             dy.withPointer { pg in
                 dx.withMutablePointer { pd in
-                    for i in 0..<n { pd[i] = abs(px[i]) <= 1 ? pg[i] : 0 }
+                    benn_ste_backward(px, pg, pd, n)
                 }
             }
         }

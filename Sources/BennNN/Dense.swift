@@ -1,6 +1,7 @@
 import BennBLAS
 import BennRandom
 import BennTensor
+import CBennOps
 
 /// Fully connected layer without bias: y = x · Wᵀ with W of shape [out, in].
 ///
@@ -59,7 +60,7 @@ public final class Dense: Layer {
             weight.value.withPointer { w in
                 dw.withPointer { g in
                     weight.grad.withMutablePointer { acc in
-                        for i in 0..<n where abs(w[i]) <= 1 { acc[i] += g[i] }
+                        benn_masked_accumulate(w, g, acc, n)
                     }
                 }
             }

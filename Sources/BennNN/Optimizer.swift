@@ -1,4 +1,5 @@
 import BennTensor
+import CBennOps
 
 /// Updates parameters from their gradients. After each step, latent weights with a
 /// clip range are clipped (binary layers keep |W| <= 1).
@@ -14,13 +15,31 @@ public struct OptimizerStateError: Error, CustomStringConvertible {
     public let description: String
 }
 
+/// Per-parameter optimizer memory (moments, velocity), allocated once and updated in
+/// place; plain buffers so no copy-on-write can sneak into the hot loop.
+final class SlotBuffer {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+    init(count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: count)
+        pointer.initialize(repeating: 0, count: count)
+    }
+    convenience init(_ values: [Float]) {
+        self.init(count: values.count)
+        values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: count) }
+    }
+    deinit { pointer.deallocate() }
+    var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+}
+
 /// Adam (Kingma & Ba), with optional decoupled weight decay (AdamW).
 public final class Adam: Optimizer {
     public var learningRate: Float
     public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
     public private(set) var stepCount = 0
-    private var m: [ObjectIdentifier: [Float]] = [:]
-    private var v: [ObjectIdentifier: [Float]] = [:]
+    private var m: [ObjectIdentifier: SlotBuffer] = [:]
+    private var v: [ObjectIdentifier: SlotBuffer] = [:]
 
     public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-7, weightDecay: Float = 0) {
@@ -41,35 +60,31 @@ public final class Adam: Optimizer {
         for p in parameters {
             let id = ObjectIdentifier(p)
             let n = p.value.count
-            if m[id] == nil {
-                m[id] = [Float](repeating: 0, count: n)
-                v[id] = [Float](repeating: 0, count: n)
-            }
+            let mp = m[id] ?? SlotBuffer(count: n), vp = v[id] ?? SlotBuffer(count: n)
+            m[id] = mp
+            v[id] = vp
             let decay = p.decays ? learningRate * weightDecay : 0
-            let clip = p.clipRange
-            m[id]!.withUnsafeMutableBufferPointer { mb in
-                v[id]!.withUnsafeMutableBufferPointer { vb in
-                    p.grad.withPointer { g in
-                        p.value.withMutablePointer { w in
-                            let box = UnsafeSendableBox((mb.baseAddress!, vb.baseAddress!, g, w))
-                            Parallelism.forEachRange(n, threads: n > 65536 ? Parallelism.threads : 1) { _, range in
-                                let (mp, vp, g, w) = box.value
-                                for i in range {
-                                    let gi = g[i]
-                                    let mi = b1 * mp[i] + (1 - b1) * gi
-                                    let vi = b2 * vp[i] + (1 - b2) * gi * gi
-                                    mp[i] = mi
-                                    vp[i] = vi
-                                    var wi = w[i] - decay * w[i] - lrT * mi / (vi.squareRoot() + epsHat)
-                                    if let c = clip { wi = min(max(wi, c.lowerBound), c.upperBound) }
-                                    w[i] = wi
-                                }
-                            }
-                        }
+            let low = p.clipRange?.lowerBound ?? -.infinity, high = p.clipRange?.upperBound ?? .infinity
+            p.grad.withPointer { g in
+                p.value.withMutablePointer { w in
+                    let box = UnsafeSendableBox((mp.pointer, vp.pointer, g, w))
+                    Parallelism.forEachRange(n, threads: n > 65536 ? Parallelism.threads : 1) { _, range in
+                        let (mp, vp, g, w) = box.value
+                        Adam.update(m: mp, v: vp, g: g, w: w, range: range, beta1: b1, beta2: b2,
+                                    lrT: lrT, epsHat: epsHat, decay: decay, low: low, high: high)
                     }
                 }
             }
         }
+    }
+
+    /// The element-wise update lives in C (CBennOps) so it is vectorised for the CPU.
+    static func update(m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+                       g: UnsafePointer<Float>, w: UnsafeMutablePointer<Float>, range: Range<Int>,
+                       beta1: Float, beta2: Float, lrT: Float, epsHat: Float, decay: Float,
+                       low: Float, high: Float) {
+        let o = range.lowerBound
+        benn_adam_update(m + o, v + o, g + o, w + o, range.count, beta1, beta2, lrT, epsHat, decay, low, high)
     }
 
     public func state(for parameters: [Parameter]) -> [(name: String, tensor: Tensor)] {
@@ -77,8 +92,8 @@ public final class Adam: Optimizer {
         for p in parameters {
             let id = ObjectIdentifier(p)
             let zeros = [Float](repeating: 0, count: p.value.count)
-            out.append(("adam.m.\(p.name)", Tensor(shape: p.value.shape, storage: m[id] ?? zeros)))
-            out.append(("adam.v.\(p.name)", Tensor(shape: p.value.shape, storage: v[id] ?? zeros)))
+            out.append(("adam.m.\(p.name)", Tensor(shape: p.value.shape, storage: m[id]?.array ?? zeros)))
+            out.append(("adam.v.\(p.name)", Tensor(shape: p.value.shape, storage: v[id]?.array ?? zeros)))
         }
         return out
     }
@@ -91,8 +106,8 @@ public final class Adam: Optimizer {
                   mt.count == p.value.count, vt.count == p.value.count else {
                 throw OptimizerStateError(description: "checkpoint Adam state missing or mis-sized for \(p.name)")
             }
-            m[ObjectIdentifier(p)] = mt.storage
-            v[ObjectIdentifier(p)] = vt.storage
+            m[ObjectIdentifier(p)] = SlotBuffer(mt.storage)
+            v[ObjectIdentifier(p)] = SlotBuffer(vt.storage)
         }
     }
 }

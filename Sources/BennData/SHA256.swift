@@ -1,0 +1,163 @@
+/// SHA-256 (FIPS 180-4), written out so that BennData needs no crypto dependency.
+///
+/// Used for content hashes of data sets; incremental (`update` any number of times, then
+/// `finalize`) or one-shot (`SHA256.hash`, `SHA256.hexDigest`).
+public struct SHA256: Sendable {
+    private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
+        0x6A09_E667, 0xBB67_AE85, 0x3C6E_F372, 0xA54F_F53A,
+        0x510E_527F, 0x9B05_688C, 0x1F83_D9AB, 0x5BE0_CD19
+    )
+    private var pending = [UInt8](repeating: 0, count: 64)
+    private var pendingCount = 0
+    private var totalBytes: UInt64 = 0
+
+    /// A fresh hasher.
+    public init() {}
+
+    /// Feeds `bytes` into the hash.
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        guard var p = bytes.baseAddress, bytes.count > 0 else { return }
+        var remaining = bytes.count
+        totalBytes &+= UInt64(remaining)
+        if pendingCount > 0 {
+            let take = min(64 - pendingCount, remaining)
+            pending.withUnsafeMutableBytes { dst in
+                (dst.baseAddress! + pendingCount).copyMemory(from: p, byteCount: take)
+            }
+            pendingCount += take
+            p += take
+            remaining -= take
+            if pendingCount < 64 { return }
+            pending.withUnsafeBytes { compress(blocks: $0.baseAddress!, count: 1) }
+            pendingCount = 0
+        }
+        let whole = remaining / 64
+        if whole > 0 {
+            compress(blocks: p, count: whole)
+            p += whole * 64
+            remaining -= whole * 64
+        }
+        if remaining > 0 {
+            pending.withUnsafeMutableBytes { dst in
+                dst.baseAddress!.copyMemory(from: p, byteCount: remaining)
+            }
+            pendingCount = remaining
+        }
+    }
+
+    /// Feeds `bytes` into the hash.
+    public mutating func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    /// Feeds the UTF-8 bytes of `string` into the hash.
+    public mutating func update(_ string: String) {
+        update(Array(string.utf8))
+    }
+
+    /// Feeds `value` as 8 little-endian bytes.
+    public mutating func update(littleEndian value: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { update($0) }
+    }
+
+    /// Pads, finishes and returns the 32-byte digest. The hasher should not be used after.
+    public mutating func finalize() -> [UInt8] {
+        let bitLength = totalBytes &* 8
+        var tail: [UInt8] = [0x80]
+        let afterMarker = (pendingCount + 1) % 64
+        let zeros = afterMarker <= 56 ? 56 - afterMarker : 120 - afterMarker
+        tail += [UInt8](repeating: 0, count: zeros)
+        for shift in stride(from: 56, through: 0, by: -8) {
+            tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
+        }
+        let savedTotal = totalBytes
+        update(tail)
+        totalBytes = savedTotal
+        precondition(pendingCount == 0)
+        let words = [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7]
+        var digest: [UInt8] = []
+        digest.reserveCapacity(32)
+        for w in words {
+            digest += [UInt8(w >> 24), UInt8(truncatingIfNeeded: w >> 16),
+                       UInt8(truncatingIfNeeded: w >> 8), UInt8(truncatingIfNeeded: w)]
+        }
+        return digest
+    }
+
+    /// The digest of `bytes`.
+    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
+        var h = SHA256()
+        h.update(bytes)
+        return h.finalize()
+    }
+
+    /// The digest of `bytes` as 64 lowercase hex digits.
+    public static func hexDigest(_ bytes: [UInt8]) -> String {
+        hex(hash(bytes))
+    }
+
+    /// Lowercase hex of `bytes`.
+    public static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static let k: [UInt32] = [
+        0x428A_2F98, 0x7137_4491, 0xB5C0_FBCF, 0xE9B5_DBA5, 0x3956_C25B, 0x59F1_11F1, 0x923F_82A4, 0xAB1C_5ED5,
+        0xD807_AA98, 0x1283_5B01, 0x2431_85BE, 0x550C_7DC3, 0x72BE_5D74, 0x80DE_B1FE, 0x9BDC_06A7, 0xC19B_F174,
+        0xE49B_69C1, 0xEFBE_4786, 0x0FC1_9DC6, 0x240C_A1CC, 0x2DE9_2C6F, 0x4A74_84AA, 0x5CB0_A9DC, 0x76F9_88DA,
+        0x983E_5152, 0xA831_C66D, 0xB003_27C8, 0xBF59_7FC7, 0xC6E0_0BF3, 0xD5A7_9147, 0x06CA_6351, 0x1429_2967,
+        0x27B7_0A85, 0x2E1B_2138, 0x4D2C_6DFC, 0x5338_0D13, 0x650A_7354, 0x766A_0ABB, 0x81C2_C92E, 0x9272_2C85,
+        0xA2BF_E8A1, 0xA81A_664B, 0xC24B_8B70, 0xC76C_51A3, 0xD192_E819, 0xD699_0624, 0xF40E_3585, 0x106A_A070,
+        0x19A4_C116, 0x1E37_6C08, 0x2748_774C, 0x34B0_BCB5, 0x391C_0CB3, 0x4ED8_AA4A, 0x5B9C_CA4F, 0x682E_6FF3,
+        0x748F_82EE, 0x78A5_636F, 0x84C8_7814, 0x8CC7_0208, 0x90BE_FFFA, 0xA450_6CEB, 0xBEF9_A3F7, 0xC671_78F2,
+    ]
+
+    @inline(__always)
+    private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+
+    /// Processes `count` consecutive 64-byte blocks.
+    private mutating func compress(blocks: UnsafeRawPointer, count: Int) {
+        var (h0, h1, h2, h3, h4, h5, h6, h7) = state
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            SHA256.k.withUnsafeBufferPointer { k in
+                for block in 0..<count {
+                    let base = blocks + block * 64
+                    for t in 0..<16 {
+                        let p = base + t * 4
+                        w[t] = UInt32(p.load(fromByteOffset: 0, as: UInt8.self)) << 24
+                            | UInt32(p.load(fromByteOffset: 1, as: UInt8.self)) << 16
+                            | UInt32(p.load(fromByteOffset: 2, as: UInt8.self)) << 8
+                            | UInt32(p.load(fromByteOffset: 3, as: UInt8.self))
+                    }
+                    for t in 16..<64 {
+                        let x = w[t - 15], y = w[t - 2]
+                        let s0 = SHA256.rotr(x, 7) ^ SHA256.rotr(x, 18) ^ (x >> 3)
+                        let s1 = SHA256.rotr(y, 17) ^ SHA256.rotr(y, 19) ^ (y >> 10)
+                        w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
+                    }
+                    var a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7
+                    for t in 0..<64 {
+                        let s1 = SHA256.rotr(e, 6) ^ SHA256.rotr(e, 11) ^ SHA256.rotr(e, 25)
+                        let ch = (e & f) ^ (~e & g)
+                        let t1 = h &+ s1 &+ ch &+ k[t] &+ w[t]
+                        let s0 = SHA256.rotr(a, 2) ^ SHA256.rotr(a, 13) ^ SHA256.rotr(a, 22)
+                        let maj = (a & b) ^ (a & c) ^ (b & c)
+                        let t2 = s0 &+ maj
+                        h = g; g = f; f = e; e = d &+ t1
+                        d = c; c = b; b = a; a = t1 &+ t2
+                    }
+                    h0 = h0 &+ a; h1 = h1 &+ b; h2 = h2 &+ c; h3 = h3 &+ d
+                    h4 = h4 &+ e; h5 = h5 &+ f; h6 = h6 &+ g; h7 = h7 &+ h
+                }
+            }
+        }
+        state = (h0, h1, h2, h3, h4, h5, h6, h7)
+    }
+}

@@ -1,0 +1,30 @@
+#ifndef BENN_OPS_H
+#define BENN_OPS_H
+// Element-wise float loops of the training core. Written in C so that restrict and
+// target_clones (AVX-512 / AVX2 / baseline, chosen by the loader from the CPU) give
+// vectorised code without compiling the whole program for one CPU.
+#include <stddef.h>
+
+void benn_adam_update(float *m, float *v, const float *g, float *w, size_t n,
+                      float beta1, float beta2, float lr_t, float eps_hat, float decay,
+                      float low, float high);
+void benn_sign(const float *src, float *dst, size_t n);
+/// dx = dy where |x| <= 1, else 0.
+void benn_ste_backward(const float *x, const float *dy, float *dx, size_t n);
+/// acc += g where |w| <= 1.
+void benn_masked_accumulate(const float *w, const float *g, float *acc, size_t n);
+/// y[r][j] = x[r][j] * scale[j] + shift[j] for rows x c.
+void benn_affine_rows(const float *x, float *y, size_t rows, size_t c, const float *scale, const float *shift);
+/// Per-channel sums of x and x*x (accumulated in double) over rows x c.
+void benn_channel_moments(const float *x, size_t rows, size_t c, double *sum, double *sumsq);
+/// Per-channel sums of dy and dy*xhat (double) over rows x c.
+void benn_channel_grad_sums(const float *dy, const float *xhat, size_t rows, size_t c, double *sum_dy, double *sum_dy_xhat);
+/// dx = k1[j]*dy - k2[j] - k3[j]*xhat for rows x c.
+void benn_bn_input_grad(const float *dy, const float *xhat, float *dx, size_t rows, size_t c,
+                        const float *k1, const float *k2, const float *k3);
+/// y = max(x, 0)
+void benn_relu(const float *x, float *y, size_t n);
+/// dx = x > 0 ? dy : 0
+void benn_relu_backward(const float *x, const float *dy, float *dx, size_t n);
+
+#endif

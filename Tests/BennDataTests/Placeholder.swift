@@ -1,2 +1,0 @@
-import XCTest
-final class BennDataTestsPlaceholder: XCTestCase { func testNothing() {} }
