@@ -67,6 +67,10 @@ public final class Conv2D: Layer {
         if training { input = x }
         let batch = x.rows
         var y = Tensor(uninitializedShape: [batch, g.outHeight, g.outWidth, outChannels])
+        if binaryWeights && binaryInput && BinaryForward.usePackedKernels {
+            BinaryForward.convolution(x, latentWeights: weight.value, geometry: g, outChannels: outChannels, into: &y)
+            return y
+        }
         let group = groupSize(g), k = g.patch, cout = outChannels, pv = padValue
         BLAS.setThreads(1)
         x.withPointer { px in

@@ -46,7 +46,8 @@ public final class Dense: Layer {
         effectiveWeight = forwardWeights()
         if training { input = x }
         var y = Tensor(uninitializedShape: [x.rows, outputs])
-        BinaryForward.denseProduct(x, effectiveWeight, binary: binaryWeights && binaryInput, into: &y)
+        BinaryForward.denseProduct(x, effectiveWeight, latentWeights: weight.value,
+                                   binary: binaryWeights && binaryInput, into: &y)
         return y
     }
 

@@ -17,11 +17,12 @@ public final class MaxPool2D: Layer {
         let oh = h / size, ow = w / size, s = size
         inputShape = x.shape
         var y = Tensor(uninitializedShape: [n, oh, ow, c])
-        if training { argmax = [Int32](repeating: 0, count: y.count) }
+        // Evaluation records no argmax: the buffer belongs to the last training batch.
+        argmax = training ? [Int32](repeating: 0, count: y.count) : []
         x.withPointer { px in
             y.withMutablePointer { py in
                 argmax.withUnsafeMutableBufferPointer { am in
-                    let box = UnsafeSendableBox((px, py, am.baseAddress))
+                    let box = UnsafeSendableBox((px, py, training ? am.baseAddress : nil))
                     Parallelism.forEachRange(n) { _, range in
                         let (px, py, am) = box.value
                         for b in range {

@@ -107,3 +107,22 @@ final class TrainingBehaviourTests: XCTestCase {
         }
     }
 }
+
+final class EvaluationModeTests: XCTestCase {
+    /// Evaluation batches larger than the last training batch must not touch the
+    /// training-time buffers (a past heap-corruption bug in max pooling).
+    func testEvaluationWithLargerBatchThanTraining() throws {
+        Parallelism.threads = 2
+        let model = try Sequential(ModelZoo.description(named: "tinycnn", inputShape: [8, 8, 1], classes: 10), seed: 1)
+        var rng = SeededGenerator(seed: 2)
+        let small = randomTensor([2, 8, 8, 1], &rng)
+        _ = model.forward(small, training: true)
+        let big = randomTensor([64, 8, 8, 1], &rng)
+        let a = model.forward(big, training: false)
+        let b = model.forward(big, training: false)
+        XCTAssertEqual(a, b)
+        // Evaluation of one sample alone equals its row in the batch (no batch statistics).
+        let one = Tensor(shape: [1, 8, 8, 1], storage: Array(big.storage[0..<64]))
+        XCTAssertEqual(model.forward(one, training: false).storage, Array(a.storage[0..<10]))
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class BennKernelsTestsPlaceholder: XCTestCase { func testNothing() {} }
