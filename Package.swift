@@ -36,6 +36,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BennRandomTests", dependencies: ["BennRandom"]),
+        .testTarget(name: "BennBLASTests", dependencies: ["BennBLAS"]),
         .testTarget(name: "BennKernelsTests", dependencies: ["BennKernels"]),
         .testTarget(name: "BennDataTests", dependencies: ["BennData"]),
         .testTarget(name: "BennNNTests", dependencies: ["BennNN"]),

@@ -50,7 +50,7 @@ struct Train: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let spec = try makeSpec()
-            let threads = Runtime.configure(threads: spec.threads)
+            let threads = try Runtime.configure(threads: spec.threads)
             let wallStart = DispatchTime.now().uptimeNanoseconds
             let datasets = try Datasets.load(spec)
             let trainer = try Trainer(spec: spec, inputShape: [datasets.train.base.height, datasets.train.base.width, 1],
@@ -61,7 +61,7 @@ struct Train: ParsableCommand {
                 Console.log("resumed from \(resume) after epoch \(trainer.completedEpochs)")
             }
             Console.log("training \(spec.model) (\(trainer.model.parameterCount) parameters) on \(datasets.train.count) samples, \(spec.train.epochs) epochs, batch \(spec.train.batchSize), seed \(spec.seed), \(threads) threads")
-            Console.log("compute: BLAS \(BLAS.coreName), binary kernels \(BinaryKernels.active.rawValue)")
+            Console.log("compute: BLAS kernel \(BLAS.coreName) [\(BLAS.coreChoice)], binary kernels \(BinaryKernels.active.rawValue)")
             let progress = Console.TrainingProgress()
             try trainer.fit(train: datasets.train, test: datasets.test, validation: datasets.validation,
                             progress: progress.handle,
@@ -93,7 +93,7 @@ struct Eval: ParsableCommand {
             guard let which = FashionMNIST.Split(rawValue: split) else {
                 throw ValidationError("--split must be 'train' or 'test', got '\(split)'")
             }
-            _ = Runtime.configure(threads: threads)
+            _ = try Runtime.configure(threads: threads)
             let checkpoint = try Checkpoint.read(from: modelPath)
             let model = try checkpoint.makeModel()
             let directory = data ?? checkpoint.spec.data.directory
@@ -121,7 +121,12 @@ struct Info: ParsableCommand {
 
 /// Process-wide set-up shared by commands that compute.
 enum Runtime {
-    static func configure(threads requested: Int?) -> Int {
+    struct ComputeError: Error, CustomStringConvertible { let description: String }
+
+    /// Sets the thread count and checks that BLAS loaded and computes correctly.
+    static func configure(threads requested: Int?) throws -> Int {
+        if let problem = BLAS.selfTest() { throw ComputeError(description: problem) }
+        if let warning = BinaryKernels.selectionWarning { Console.log("warning: \(warning)") }
         let n = requested ?? ProcessInfo.processInfo.activeProcessorCount
         Parallelism.threads = max(1, n)
         return Parallelism.threads
