@@ -18,6 +18,14 @@ public final class Conv2D: Layer {
 
     private var input = Tensor(shape: [0])
     private var effectiveWeight = Tensor(shape: [0])
+    /// Per-thread lowering buffers, kept between steps so the hot loop does not
+    /// allocate (and page-fault) megabytes every call.
+    private var scratch: [ScratchBuffer] = []
+
+    private func scratchBuffers(parts: Int, count: Int) -> [UnsafeMutablePointer<Float>] {
+        while scratch.count < parts { scratch.append(ScratchBuffer()) }
+        return scratch[0..<parts].map { $0.pointer(count: count) }
+    }
 
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, pad: Int,
                 binaryWeights: Bool, binaryInput: Bool, name: String, rng: inout SeededGenerator) {
@@ -57,7 +65,8 @@ public final class Conv2D: Layer {
     }
 
     /// Images lowered at once: enough rows for an efficient GEMM, few enough to stay in cache.
-    private func groupSize(_ g: ConvGeometry) -> Int { max(1, 1024 / max(1, g.outPixels)) }
+    private func groupSize(_ g: ConvGeometry) -> Int { max(1, Conv2D.groupRows / max(1, g.outPixels)) }
+    static let groupRows = 1024
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         precondition(x.rank == 4 && x.shape[3] == inChannels,
@@ -73,23 +82,22 @@ public final class Conv2D: Layer {
         }
         let group = groupSize(g), k = g.patch, cout = outChannels, pv = padValue
         BLAS.setThreads(1)
+        let buffers = scratchBuffers(parts: Parallelism.ranges(batch).count, count: group * g.outPixels * k)
         x.withPointer { px in
             effectiveWeight.withPointer { pw in
                 y.withMutablePointer { py in
-                    let ptrs = UnsafeSendableBox((px, pw, py))
-                    Parallelism.forEachRange(batch) { _, range in
-                        let (px, pw, py) = ptrs.value
-                        var cols = [Float](repeating: 0, count: group * g.outPixels * k)
-                        cols.withUnsafeMutableBufferPointer { cb in
-                            var n = range.lowerBound
-                            while n < range.upperBound {
-                                let count = min(group, range.upperBound - n)
-                                g.im2col(px + n * g.inPixels * g.channels, images: count, padValue: pv, into: cb.baseAddress!)
-                                BLAS.sgemm(.none, .transpose, m: count * g.outPixels, n: cout, k: k,
-                                           a: cb.baseAddress!, lda: k, b: pw, ldb: k,
-                                           c: py + n * g.outPixels * cout, ldc: cout)
-                                n += count
-                            }
+                    let ptrs = UnsafeSendableBox((px, pw, py, buffers))
+                    Parallelism.forEachRange(batch) { part, range in
+                        let (px, pw, py, buffers) = ptrs.value
+                        let cols = buffers[part]
+                        var n = range.lowerBound
+                        while n < range.upperBound {
+                            let count = min(group, range.upperBound - n)
+                            g.im2col(px + n * g.inPixels * g.channels, images: count, padValue: pv, into: cols)
+                            BLAS.sgemm(.none, .transpose, m: count * g.outPixels, n: cout, k: k,
+                                       a: cols, lda: k, b: pw, ldb: k,
+                                       c: py + n * g.outPixels * cout, ldc: cout)
+                            n += count
                         }
                     }
                 }
@@ -106,37 +114,35 @@ public final class Conv2D: Layer {
         let wantDx = needsInputGradient
         var dx = Tensor(shape: wantDx ? input.shape : [0])
         BLAS.setThreads(1)
+        let buffers = scratchBuffers(parts: parts.count, count: group * g.outPixels * k)
         input.withPointer { px in
             dy.withPointer { pdy in
                 effectiveWeight.withPointer { pw in
                     dx.withMutablePointer { pdx in
                         partialGrads.withUnsafeMutableBufferPointer { pg in
-                            let ptrs = UnsafeSendableBox((px, pdy, pw, pdx, pg.baseAddress!))
+                            let ptrs = UnsafeSendableBox((px, pdy, pw, pdx, pg.baseAddress!, buffers))
                             Parallelism.forEachRange(batch) { part, range in
-                                let (px, pdy, pw, pdx, pg) = ptrs.value
+                                let (px, pdy, pw, pdx, pg, buffers) = ptrs.value
                                 let gw = pg + part * cout * k
-                                var cols = [Float](repeating: 0, count: group * g.outPixels * k)
-                                cols.withUnsafeMutableBufferPointer { cb in
-                                    let c = cb.baseAddress!
-                                    var n = range.lowerBound
-                                    while n < range.upperBound {
-                                        let count = min(group, range.upperBound - n)
-                                        let rows = count * g.outPixels
-                                        let dyBlock = pdy + n * g.outPixels * cout
-                                        g.im2col(px + n * g.inPixels * g.channels, images: count, padValue: pv, into: c)
-                                        // dW += dyᵀ · cols
-                                        BLAS.sgemm(.transpose, .none, m: cout, n: k, k: rows,
-                                                   a: dyBlock, lda: cout, b: c, ldb: k,
-                                                   beta: 1, c: gw, ldc: k)
-                                        if wantDx {
-                                            // dcols = dy · W, then scattered back to pixels.
-                                            BLAS.sgemm(.none, .none, m: rows, n: k, k: cout,
-                                                       a: dyBlock, lda: cout, b: pw, ldb: k,
-                                                       c: c, ldc: k)
-                                            g.col2im(c, images: count, into: pdx + n * g.inPixels * g.channels)
-                                        }
-                                        n += count
+                                let c = buffers[part]
+                                var n = range.lowerBound
+                                while n < range.upperBound {
+                                    let count = min(group, range.upperBound - n)
+                                    let rows = count * g.outPixels
+                                    let dyBlock = pdy + n * g.outPixels * cout
+                                    g.im2col(px + n * g.inPixels * g.channels, images: count, padValue: pv, into: c)
+                                    // dW += dyᵀ · cols
+                                    BLAS.sgemm(.transpose, .none, m: cout, n: k, k: rows,
+                                               a: dyBlock, lda: cout, b: c, ldb: k,
+                                               beta: 1, c: gw, ldc: k)
+                                    if wantDx {
+                                        // dcols = dy · W, then scattered back to pixels.
+                                        BLAS.sgemm(.none, .none, m: rows, n: k, k: cout,
+                                                   a: dyBlock, lda: cout, b: pw, ldb: k,
+                                                   c: c, ldc: k)
+                                        g.col2im(c, images: count, into: pdx + n * g.inPixels * g.channels)
                                     }
+                                    n += count
                                 }
                             }
                         }
@@ -159,4 +165,21 @@ public final class Conv2D: Layer {
         }
         return dx
     }
+}
+
+/// A growable float buffer owned by one layer and used by one thread at a time.
+final class ScratchBuffer {
+    private var base: UnsafeMutablePointer<Float>?
+    private var capacity = 0
+
+    func pointer(count: Int) -> UnsafeMutablePointer<Float> {
+        if count > capacity {
+            base?.deallocate()
+            base = .allocate(capacity: count)
+            capacity = count
+        }
+        return base!
+    }
+
+    deinit { base?.deallocate() }
 }

@@ -1,4 +1,5 @@
 import BennTensor
+import CBennOps
 
 /// Max pooling over non-overlapping windows (size = stride) on NHWC tensors; rows or
 /// columns that do not fill a window are dropped, as with "valid" pooling.
@@ -25,25 +26,15 @@ public final class MaxPool2D: Layer {
                     let box = UnsafeSendableBox((px, py, training ? am.baseAddress : nil))
                     Parallelism.forEachRange(n) { _, range in
                         let (px, py, am) = box.value
-                        for b in range {
-                            for oy in 0..<oh {
-                                for ox in 0..<ow {
-                                    let out = ((b * oh + oy) * ow + ox) * c
-                                    let first = ((b * h + oy * s) * w + ox * s) * c
-                                    for j in 0..<c {
-                                        py[out + j] = px[first + j]
-                                        am?[out + j] = Int32(first + j)
-                                    }
-                                    for dy in 0..<s {
-                                        for dx in 0..<s where dy != 0 || dx != 0 {
-                                            let src = ((b * h + oy * s + dy) * w + ox * s + dx) * c
-                                            for j in 0..<c where px[src + j] > py[out + j] {
-                                                py[out + j] = px[src + j]
-                                                am?[out + j] = Int32(src + j)
-                                            }
-                                        }
-                                    }
-                                }
+                        let first = range.lowerBound
+                        // Indices stay relative to the whole batch: offset the input, then
+                        // correct argmax by the images skipped.
+                        benn_maxpool_f32(px + first * h * w * c, range.count, h, w, c, s,
+                                     py + first * oh * ow * c, am.map { $0 + first * oh * ow * c })
+                        if let am {
+                            let shift = Int32(first * h * w * c)
+                            if shift != 0 {
+                                for i in (first * oh * ow * c)..<(range.upperBound * oh * ow * c) { am[i] += shift }
                             }
                         }
                     }

@@ -91,3 +91,88 @@ BENN_CLONES
 void benn_relu_backward(const float *restrict x, const float *restrict dy, float *restrict dx, size_t n) {
     for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
 }
+
+#include <string.h>
+
+void benn_im2col_f32(const float *restrict x, size_t images, size_t h, size_t w, size_t c, size_t kh, size_t kw,
+                 size_t stride, size_t pad, float pad_value, float *restrict cols) {
+    const size_t oh = (h + 2 * pad - kh) / stride + 1, ow = (w + 2 * pad - kw) / stride + 1;
+    float *dst = cols;
+    for (size_t n = 0; n < images; n++) {
+        const float *img = x + n * h * w * c;
+        for (size_t oy = 0; oy < oh; oy++) {
+            for (size_t ox = 0; ox < ow; ox++) {
+                for (size_t ky = 0; ky < kh; ky++) {
+                    const long iy = (long)(oy * stride + ky) - (long)pad;
+                    for (size_t kx = 0; kx < kw; kx++) {
+                        const long ix = (long)(ox * stride + kx) - (long)pad;
+                        if (iy >= 0 && iy < (long)h && ix >= 0 && ix < (long)w) {
+                            memcpy(dst, img + ((size_t)iy * w + (size_t)ix) * c, c * sizeof(float));
+                        } else {
+                            for (size_t j = 0; j < c; j++) dst[j] = pad_value;
+                        }
+                        dst += c;
+                    }
+                }
+            }
+        }
+    }
+}
+
+BENN_CLONES
+void benn_col2im_f32(const float *restrict cols, size_t images, size_t h, size_t w, size_t c, size_t kh, size_t kw,
+                 size_t stride, size_t pad, float *restrict dx) {
+    const size_t oh = (h + 2 * pad - kh) / stride + 1, ow = (w + 2 * pad - kw) / stride + 1;
+    const float *src = cols;
+    for (size_t n = 0; n < images; n++) {
+        float *img = dx + n * h * w * c;
+        for (size_t oy = 0; oy < oh; oy++) {
+            for (size_t ox = 0; ox < ow; ox++) {
+                for (size_t ky = 0; ky < kh; ky++) {
+                    const long iy = (long)(oy * stride + ky) - (long)pad;
+                    for (size_t kx = 0; kx < kw; kx++) {
+                        const long ix = (long)(ox * stride + kx) - (long)pad;
+                        if (iy >= 0 && iy < (long)h && ix >= 0 && ix < (long)w) {
+                            float *d = img + ((size_t)iy * w + (size_t)ix) * c;
+                            for (size_t j = 0; j < c; j++) d[j] += src[j];
+                        }
+                        src += c;
+                    }
+                }
+            }
+        }
+    }
+}
+
+BENN_CLONES
+void benn_maxpool_f32(const float *restrict x, size_t images, size_t h, size_t w, size_t c, size_t size,
+                  float *restrict y, int32_t *restrict argmax) {
+    const size_t oh = h / size, ow = w / size;
+    for (size_t b = 0; b < images; b++) {
+        for (size_t oy = 0; oy < oh; oy++) {
+            for (size_t ox = 0; ox < ow; ox++) {
+                float *out = y + ((b * oh + oy) * ow + ox) * c;
+                int32_t *am = argmax ? argmax + ((b * oh + oy) * ow + ox) * c : NULL;
+                const size_t first = ((b * h + oy * size) * w + ox * size) * c;
+                for (size_t j = 0; j < c; j++) out[j] = x[first + j];
+                if (am) for (size_t j = 0; j < c; j++) am[j] = (int32_t)(first + j);
+                for (size_t dy = 0; dy < size; dy++) {
+                    for (size_t dxp = 0; dxp < size; dxp++) {
+                        if (dy == 0 && dxp == 0) continue;
+                        const size_t src = ((b * h + oy * size + dy) * w + ox * size + dxp) * c;
+                        if (am) {
+                            for (size_t j = 0; j < c; j++) {
+                                const float v = x[src + j];
+                                const int better = v > out[j];
+                                out[j] = better ? v : out[j];
+                                am[j] = better ? (int32_t)(src + j) : am[j];
+                            }
+                        } else {
+                            for (size_t j = 0; j < c; j++) out[j] = x[src + j] > out[j] ? x[src + j] : out[j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

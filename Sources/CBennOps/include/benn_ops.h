@@ -4,6 +4,7 @@
 // target_clones (AVX-512 / AVX2 / baseline, chosen by the loader from the CPU) give
 // vectorised code without compiling the whole program for one CPU.
 #include <stddef.h>
+#include <stdint.h>
 
 void benn_adam_update(float *m, float *v, const float *g, float *w, size_t n,
                       float beta1, float beta2, float lr_t, float eps_hat, float decay,
@@ -28,3 +29,15 @@ void benn_relu(const float *x, float *y, size_t n);
 void benn_relu_backward(const float *x, const float *dy, float *dx, size_t n);
 
 #endif
+
+/// NHWC float im2col: rows are output pixels of `images` images, each row the taps in
+/// (ky, kx) order of `c` channels; out-of-image taps read `pad_value`.
+void benn_im2col_f32(const float *x, size_t images, size_t h, size_t w, size_t c, size_t kh, size_t kw,
+                 size_t stride, size_t pad, float pad_value, float *cols);
+/// Adds each entry of `cols` back to the input pixel it was read from (inverse of im2col).
+void benn_col2im_f32(const float *cols, size_t images, size_t h, size_t w, size_t c, size_t kh, size_t kw,
+                 size_t stride, size_t pad, float *dx);
+/// Non-overlapping max pool (window = stride = `size`) on NHWC; `argmax` (may be NULL)
+/// receives the flat input index of each output's maximum (first one on ties).
+void benn_maxpool_f32(const float *x, size_t images, size_t h, size_t w, size_t c, size_t size,
+                  float *y, int32_t *argmax);
