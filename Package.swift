@@ -27,6 +27,7 @@ let package = Package(
         .target(name: "BennTensor", dependencies: ["BennBLAS", "BennRandom"]),
         .target(name: "BennData", dependencies: ["BennRandom", "CZlib"]),
         .target(name: "BennNN", dependencies: ["BennTensor", "BennKernels", "BennBLAS", "CBennOps"]),
+        .target(name: "BennInference", dependencies: ["BennNN", "BennKernels", "BennTensor", "BennBLAS"]),
         .target(name: "BennTrain", dependencies: [
             "BennNN", "BennData", "BennTensor",
             .product(name: "Yams", package: "Yams"),
@@ -40,6 +41,9 @@ let package = Package(
         .testTarget(name: "BennKernelsTests", dependencies: ["BennKernels"]),
         .testTarget(name: "BennDataTests", dependencies: ["BennData"]),
         .testTarget(name: "BennNNTests", dependencies: ["BennNN"]),
+        .testTarget(name: "BennInferenceTests", dependencies: ["BennInference"]),
         .testTarget(name: "BennTrainTests", dependencies: ["BennTrain"]),
+        // Runs the built `benn` executable as a subprocess.
+        .testTarget(name: "BennCLITests", dependencies: ["benn"]),
     ]
 )

@@ -21,8 +21,12 @@ public enum SpecParser {
             root = try Yams.compose(yaml: text)
         } catch let YamlError.scanner(_, problem, mark, _), let YamlError.parser(_, problem, mark, _) {
             throw SpecError(location: "\(source):\(mark.line):\(mark.column)", message: "YAML syntax error: \(problem)")
+        } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
+            throw SpecError(location: "\(source):\(context.mark.line):\(context.mark.column)",
+                            message: "key '\(duplicates.sorted().joined(separator: "', '"))' appears twice")
         } catch {
-            throw SpecError(location: source, message: "YAML error: \(error)")
+            let firstLine = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+            throw SpecError(location: source, message: "YAML error: \(firstLine)")
         }
         var spec = TrainingSpec()
         guard let root else { return spec }

@@ -50,9 +50,9 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
 
     /// Checks values that parse but make no sense, naming the field.
     public func validate() throws {
-        func bad(_ field: String, _ why: String) -> SpecError { SpecError(location: nil, message: "\(field): \(why)") }
+        func bad(_ field: String, _ why: String) -> SpecError { SpecError(location: nil, message: "\(field) \(why)") }
         guard ModelZoo.names.contains(model) else {
-            throw bad("model", "unknown model '\(model)'; valid models: \(ModelZoo.names.joined(separator: ", "))")
+            throw SpecError(location: nil, message: "unknown model '\(model)'; valid models: \(ModelZoo.names.joined(separator: ", "))")
         }
         if let t = threads, t < 1 { throw bad("threads", "must be at least 1, got \(t)") }
         if train.epochs < 1 { throw bad("train.epochs", "must be at least 1, got \(train.epochs)") }

@@ -1,0 +1,114 @@
+import XCTest
+import Foundation
+
+/// Runs the real `benn` executable as a user would and checks what it prints and returns.
+final class CLITests: XCTestCase {
+    var directory: String!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(getpid())-\(abs(name.hashValue))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
+
+    var executable: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("benn").path
+    }
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    func run(_ arguments: [String]) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        p.environment = ProcessInfo.processInfo.environment.merging(["BENN_THREADS_FOR_TESTS": "1"]) { $1 }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Writes a small Fashion-MNIST-layout dataset (8x8 images, classes written as a bright row).
+    func writeDataset(trainCount: Int = 64, testCount: Int = 32) throws {
+        func idx(_ magic: UInt32, _ dims: [Int], _ payload: [UInt8]) -> [UInt8] {
+            var b: [UInt8] = [UInt8(magic >> 24), UInt8((magic >> 16) & 255), UInt8((magic >> 8) & 255), UInt8(magic & 255)]
+            for d in dims { b += [UInt8(d >> 24), UInt8((d >> 16) & 255), UInt8((d >> 8) & 255), UInt8(d & 255)] }
+            return b + payload
+        }
+        for (prefix, count) in [("train", trainCount), ("t10k", testCount)] {
+            var pixels = [UInt8](repeating: 0, count: count * 64), labels = [UInt8]()
+            for i in 0..<count {
+                let l = (i * 7 + count) % 8
+                labels.append(UInt8(l))
+                for x in 0..<8 { pixels[i * 64 + l * 8 + x] = 255 }
+            }
+            FileManager.default.createFile(atPath: "\(directory!)/\(prefix)-images-idx3-ubyte", contents: Data(idx(0x803, [count, 8, 8], pixels)))
+            FileManager.default.createFile(atPath: "\(directory!)/\(prefix)-labels-idx1-ubyte", contents: Data(idx(0x801, [count], labels)))
+        }
+    }
+
+    func assertCleanFailure(_ r: Result, mentions: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertNotEqual(r.status, 0, file: file, line: line)
+        XCTAssertTrue(r.stderr.contains(mentions), "stderr: \(r.stderr)", file: file, line: line)
+        XCTAssertFalse(r.stderr.contains("Fatal error") || r.stderr.contains("Backtrac") || r.stderr.contains("Crash"),
+                       "crashed: \(r.stderr)", file: file, line: line)
+        XCTAssertLessThanOrEqual(r.stderr.split(separator: "\n").count, 3, "one clear message: \(r.stderr)", file: file, line: line)
+    }
+
+    func testTrainWritesModelAndReportThenEvalAgrees() throws {
+        try writeDataset()
+        let model = directory + "/m.ckpt", report = directory + "/r.json"
+        let r = try run(["train", "--model", "tinymlp", "--epochs", "3", "--batch-size", "16", "--learning-rate", "0.01",
+                         "--data", directory, "--threads", "1", "-o", model, "--report", report])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("test accuracy:"), r.stdout)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+        XCTAssertEqual((json["epochs"] as! [Any]).count, 3)
+        XCTAssertEqual(json["seed"] as? Int, 0)
+        let accuracy = json["finalTestAccuracy"] as! Double
+        XCTAssertNotNil(json["medianSamplesPerSecond"] as? Double)
+        XCTAssertNotNil((json["versions"] as? [String: String])?["blas"])
+        let e = try run(["eval", model, "--data", directory, "--threads", "1"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let percent = String(format: "%.2f%%", accuracy * 100)
+        XCTAssertTrue(e.stdout.contains("test accuracy: \(percent)"), "\(e.stdout) vs \(percent)")
+    }
+
+    func testMissingDataDirectory() throws {
+        assertCleanFailure(try run(["train", "--model", "tinymlp", "--data", directory + "/nope"]), mentions: "nope")
+    }
+
+    func testUnknownModelAndBadBatchSize() throws {
+        assertCleanFailure(try run(["train", "--model", "bmpl"]), mentions: "unknown model 'bmpl'")
+        assertCleanFailure(try run(["train", "--batch-size", "0"]), mentions: "batch_size must be positive")
+        assertCleanFailure(try run(["train", "--batch-size=-3"]), mentions: "batch_size must be positive, got -3")
+    }
+
+    func testSpecTypoPointsAtLine() throws {
+        let spec = directory + "/spec.yaml"
+        try "model: tinymlp\ntrain:\n  epochz: 2\n".write(toFile: spec, atomically: true, encoding: .utf8)
+        assertCleanFailure(try run(["train", spec]), mentions: "spec.yaml:3:3: unknown key 'epochz' in train (did you mean 'epochs'?)")
+    }
+
+    func testTruncatedAndWrongMagicIDX() throws {
+        try writeDataset()
+        let images = directory + "/train-images-idx3-ubyte"
+        let bytes = FileManager.default.contents(atPath: images)!
+        FileManager.default.createFile(atPath: images, contents: bytes.prefix(bytes.count - 10))
+        assertCleanFailure(try run(["train", "--model", "tinymlp", "--data", directory]), mentions: "train-images-idx3-ubyte")
+        var wrong = [UInt8](bytes)
+        wrong[3] = 0x09
+        FileManager.default.createFile(atPath: images, contents: Data(wrong))
+        assertCleanFailure(try run(["train", "--model", "tinymlp", "--data", directory]), mentions: "magic")
+    }
+
+    func testEvalOfCorruptModel() throws {
+        let bogus = directory + "/bogus.ckpt"
+        FileManager.default.createFile(atPath: bogus, contents: Data(repeating: 7, count: 100))
+        assertCleanFailure(try run(["eval", bogus]), mentions: "bogus.ckpt")
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class BennTrainTestsPlaceholder: XCTestCase { func testNothing() {} }
