@@ -21,19 +21,22 @@ let package = Package(
         // Element-wise training loops, vectorised per CPU through target_clones.
         .target(name: "CBennOps", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "BennRandom"),
         .target(name: "BennBLAS"),
         .target(name: "BennKernels", dependencies: ["CBennKernels"]),
         .target(name: "BennTensor", dependencies: ["BennBLAS", "BennRandom"]),
         .target(name: "BennData", dependencies: ["BennRandom", "CZlib"]),
+        .target(name: "BennTransport", dependencies: ["CZMQ"]),
         .target(name: "BennNN", dependencies: ["BennTensor", "BennKernels", "BennBLAS", "CBennOps"]),
         .target(name: "BennInference", dependencies: ["BennNN", "BennKernels", "BennTensor", "BennBLAS"]),
         .target(name: "BennTrain", dependencies: [
             "BennNN", "BennData", "BennTensor",
             .product(name: "Yams", package: "Yams"),
         ]),
+        .target(name: "BennEnsemble", dependencies: ["BennTrain", "BennData", "BennNN", "BennTensor", "BennRandom"]),
         .executableTarget(name: "benn", dependencies: [
-            "BennTrain",
+            "BennTrain", "BennEnsemble",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BennRandomTests", dependencies: ["BennRandom"]),
@@ -43,6 +46,8 @@ let package = Package(
         .testTarget(name: "BennNNTests", dependencies: ["BennNN"]),
         .testTarget(name: "BennInferenceTests", dependencies: ["BennInference"]),
         .testTarget(name: "BennTrainTests", dependencies: ["BennTrain"]),
+        .testTarget(name: "BennEnsembleTests", dependencies: ["BennEnsemble"]),
+        .testTarget(name: "BennTransportTests", dependencies: ["BennTransport"]),
         // Runs the built `benn` executable as a subprocess.
         .testTarget(name: "BennCLITests", dependencies: ["benn"]),
     ]

@@ -10,6 +10,7 @@ public final class Sequential {
 
     public struct InvalidModel: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Builds the layers; every layer draws its initial weights from its own sub-stream

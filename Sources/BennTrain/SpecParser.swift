@@ -32,7 +32,7 @@ public enum SpecParser {
         guard let root else { return spec }
         let r = Reader(source: source)
         let top = try r.mapping(root, "spec")
-        try r.checkKeys(top, allowed: ["model", "seed", "threads", "data", "train"], section: "spec")
+        try r.checkKeys(top, allowed: ["model", "seed", "threads", "data", "train", "ensemble"], section: "spec")
         for (key, value) in top {
             switch key.string {
             case "model": spec.model = try r.string(value, "model")
@@ -72,6 +72,21 @@ public enum SpecParser {
                     case "step_factor": spec.train.stepFactor = try r.float(v, f)
                     case "minimum_learning_rate": spec.train.minimumLearningRate = try r.float(v, f)
                     case "label_smoothing": spec.train.labelSmoothing = try r.float(v, f)
+                    default: break
+                    }
+                }
+            case "ensemble":
+                let m = try r.mapping(value, "ensemble")
+                try r.checkKeys(m, allowed: ["strategy", "members", "aggregation", "boosting_rule", "sampling", "start"], section: "ensemble")
+                for (k, v) in m {
+                    let f = "ensemble.\(k.string ?? "")"
+                    switch k.string {
+                    case "strategy": spec.ensemble.strategy = try r.choice(v, f, TrainingSpec.Strategy.self)
+                    case "members": spec.ensemble.members = try r.int(v, f, min: 1)
+                    case "aggregation": spec.ensemble.aggregation = try r.choice(v, f, TrainingSpec.Aggregation.self)
+                    case "boosting_rule": spec.ensemble.boostingRule = try r.choice(v, f, TrainingSpec.BoostingRule.self)
+                    case "sampling": spec.ensemble.sampling = try r.choice(v, f, TrainingSpec.Sampling.self)
+                    case "start": spec.ensemble.start = try r.choice(v, f, TrainingSpec.Start.self)
                     default: break
                     }
                 }

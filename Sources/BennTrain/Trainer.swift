@@ -86,17 +86,30 @@ public final class Trainer {
     public func fit(train: DatasetView, test: DatasetView? = nil, validation: DatasetView? = nil,
                     progress: (ProgressEvent) -> Void = { _ in },
                     afterEpoch: (Trainer) throws -> Void = { _ in }) throws {
+        try fit(epochData: { _ in train }, test: test, validation: validation, progress: progress, afterEpoch: afterEpoch)
+    }
+
+    /// Trains the remaining epochs on the view `epochData(epoch)` gives for each epoch
+    /// (boosting draws a fresh weighted resample per epoch).
+    public func fit(epochData: (Int) throws -> DatasetView, test: DatasetView? = nil, validation: DatasetView? = nil,
+                    progress: (ProgressEvent) -> Void = { _ in },
+                    afterEpoch: (Trainer) throws -> Void = { _ in }) throws {
+        guard completedEpochs < spec.train.epochs else { return }
+        let first = try epochData(completedEpochs)
+        var pending: DatasetView? = first
         let shape = model.description.inputShape
         let pixels = shape.reduce(1, *)
         let root = SeededGenerator(seed: spec.seed)
         let epochs = spec.train.epochs
         let batchSize = spec.train.batchSize
-        let stepsPerEpoch = (train.count + batchSize - 1) / batchSize
+        let stepsPerEpoch = (first.count + batchSize - 1) / batchSize
         let lr = schedule(stepsPerEpoch: stepsPerEpoch)
         var inputs = [Float](repeating: 0, count: batchSize * pixels)
         var labels = [Int32](repeating: 0, count: batchSize)
         while completedEpochs < epochs {
             let epoch = completedEpochs
+            let train = try pending ?? epochData(epoch)
+            pending = nil
             var rng = root.split(0x5348_5546 &+ UInt64(epoch))  // this epoch's shuffle stream
             let batches = try train.batches(batchSize: batchSize, shuffle: true, rng: &rng, augmentations: augmentations)
             let start = DispatchTime.now().uptimeNanoseconds

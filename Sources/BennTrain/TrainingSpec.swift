@@ -10,8 +10,50 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
     public var threads: Int?
     public var data = DataSpec()
     public var train = RecipeSpec()
+    public var ensemble = EnsembleSection()
 
     public init() {}
+
+    /// How members of a Binary Ensemble Neural Network are built and combined.
+    public struct EnsembleSection: Codable, Sendable, Equatable {
+        public var strategy: Strategy = .single
+        public var members: Int = 1
+        public var aggregation: Aggregation = .softLogits
+        public var boostingRule: BoostingRule = .samme
+        /// Boosting: a fresh weighted resample each epoch (BENN's way) or the whole set
+        /// with a per-sample weighted loss.
+        public var sampling: Sampling = .resample
+        /// Members from scratch, or each warm-started from the previous member's weights.
+        public var start: Start = .independent
+        public init() {}
+    }
+
+    public enum Strategy: String, Codable, Sendable, CaseIterable { case single, bagging, boosting }
+    public enum Aggregation: String, Codable, Sendable, CaseIterable {
+        /// Weighted majority of the members' predicted classes.
+        case hard
+        /// Weighted sum of the members' softmax probabilities.
+        case softProbabilities = "soft_probabilities"
+        /// Weighted sum of the members' raw outputs (BENN's "soft max vote").
+        case softLogits = "soft_logits"
+    }
+    public enum BoostingRule: String, Codable, Sendable, CaseIterable {
+        /// Canonical multi-class SAMME: α = ln((1-ε)/ε) + ln(C-1), misses × e^α.
+        case samme
+        /// BENN reference BoostA: α = ½ln((1-ε)/ε), two-sided exponential update.
+        case adaboost
+        /// BENN reference BoostB: α = ½ln((1-ε)/ε), logistic update.
+        case logistic
+        /// BENN reference BoostC: α = ½ln((1-ε)/ε), mild update.
+        case mild
+        /// BENN reference BoostD: α = 0.1·(ln((1-ε)/ε) + ln(C-1)), two-sided update.
+        case sammeShrunk = "samme_shrunk"
+    }
+    public enum Sampling: String, Codable, Sendable, CaseIterable {
+        case resample
+        case weightedLoss = "weighted_loss"
+    }
+    public enum Start: String, Codable, Sendable, CaseIterable { case independent, sequential }
 
     public struct DataSpec: Codable, Sendable, Equatable {
         public var directory: String = "/usr/share/datasets/fashion-mnist"
@@ -65,6 +107,10 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
         if data.validation < 0 { throw bad("data.validation", "must not be negative") }
         if data.cropPadding < 0 { throw bad("data.crop_padding", "must not be negative") }
         if data.limit < 0 || data.testLimit < 0 { throw bad("data.limit", "must not be negative") }
+        if ensemble.members < 1 { throw bad("ensemble.members", "must be at least 1, got \(ensemble.members)") }
+        if ensemble.strategy == .single && ensemble.members != 1 {
+            throw bad("ensemble.members", "is \(ensemble.members) but the strategy is 'single'; choose bagging or boosting")
+        }
     }
 }
 
