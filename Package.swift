@@ -34,7 +34,7 @@ let package = Package(
             "BennNN", "BennData", "BennTensor",
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "BennEnsemble", dependencies: ["BennTrain", "BennData", "BennNN", "BennTensor", "BennRandom"]),
+        .target(name: "BennEnsemble", dependencies: ["BennTrain", "BennData", "BennNN", "BennTensor", "BennRandom", "BennKernels"]),
         .executableTarget(name: "benn", dependencies: [
             "BennTrain", "BennEnsemble",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

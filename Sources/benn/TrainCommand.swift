@@ -1,6 +1,7 @@
 import ArgumentParser
 import BennBLAS
 import BennData
+import BennEnsemble
 import BennKernels
 import BennNN
 import BennTensor
@@ -50,6 +51,10 @@ struct Train: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let spec = try makeSpec()
+            if spec.ensemble.strategy != .single {
+                guard resume == nil else { throw ValidationError("--resume applies to single-model runs; an ensemble run is resumed by the coordinator's journal") }
+                return try EnsembleTraining.run(spec: spec, output: output, report: report)
+            }
             let threads = try Runtime.configure(threads: spec.threads)
             let wallStart = DispatchTime.now().uptimeNanoseconds
             let datasets = try Datasets.load(spec)
@@ -94,6 +99,9 @@ struct Eval: ParsableCommand {
                 throw ValidationError("--split must be 'train' or 'test', got '\(split)'")
             }
             _ = try Runtime.configure(threads: threads)
+            if let artifact = try? SafeTensors.read(from: modelPath), artifact.metadata["format"] == EnsembleArtifact.format {
+                return try evalEnsemble(which)
+            }
             let checkpoint = try Checkpoint.read(from: modelPath)
             let model = try checkpoint.makeModel()
             let directory = data ?? checkpoint.spec.data.directory
@@ -106,6 +114,21 @@ struct Eval: ParsableCommand {
                 try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
                     .write(to: URL(fileURLWithPath: report))
             }
+        }
+    }
+}
+
+extension Eval {
+    func evalEnsemble(_ which: FashionMNIST.Split) throws {
+        let a = try EnsembleArtifact.read(from: modelPath)
+        let images = try FashionMNIST.load(directory: data ?? a.manifest.provenance.spec.data.directory, split: which)
+        guard images.classNames.count == a.manifest.classNames.count else {
+            throw ValidationError("the data has \(images.classNames.count) classes, the ensemble \(a.manifest.classNames.count)")
+        }
+        let eval = EnsembleEvaluation.run(try a.networks(), weights: a.weights, rule: a.manifest.aggregation, on: DatasetView.all(images))
+        EnsembleReport.printEvaluation(eval, bestPrefix: a.manifest.bestPrefix)
+        if let report {
+            try EnsembleReport(artifact: modelPath, manifest: a.manifest, run: a.run, test: eval).write(to: report)
         }
     }
 }

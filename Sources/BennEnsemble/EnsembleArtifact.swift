@@ -1,0 +1,221 @@
+import BennKernels
+import BennNN
+import BennTensor
+import BennTrain
+import Foundation
+
+/// The one file a user collects and serves: every member's tensors, the member weights,
+/// the aggregation rule, input normalisation, class names and provenance, in a
+/// safetensors container (layout in docs/ARTIFACT.md).
+///
+/// Everything but the `run` metadata field is a function of the spec and the data, so two
+/// trainings of the same spec on the same machine give identical files apart from `run`.
+public struct EnsembleArtifact: Sendable {
+    public static let format = "benn-ensemble"
+    public static let formatVersion = 1
+
+    public struct Manifest: Codable, Sendable, Equatable {
+        public struct Input: Codable, Sendable, Equatable {
+            /// [height, width, channels]; images are NHWC.
+            public var shape: [Int]
+            /// Model input = byte · scale + offset.
+            public var scale: Double
+            public var offset: Double
+        }
+        public struct Member: Codable, Sendable, Equatable {
+            public var member: Int
+            public var alpha: Double
+            public var trainingError: Double?
+            public var lossPerEpoch: [Float]
+            public var testAccuracyPerEpoch: [Float]
+        }
+        public struct Provenance: Codable, Sendable, Equatable {
+            public var spec: TrainingSpec
+            public var datasetHash: String
+            public var bennVersion: String
+        }
+        public var format: String
+        public var formatVersion: Int
+        public var strategy: TrainingSpec.Strategy
+        public var aggregation: TrainingSpec.Aggregation
+        public var classNames: [String]
+        public var input: Input
+        public var model: ModelDescription
+        public var members: [Member]
+        /// Members used for predictions: the first `bestPrefix` (chosen on the validation
+        /// split when there is one, else all).
+        public var bestPrefix: Int
+        public var stopReason: String?
+        public var provenance: Provenance
+    }
+
+    /// Facts about the run that produced the file and differ between runs (wall time,
+    /// throughput, date, machine): the one field excluded from reproducibility.
+    public struct Run: Codable, Sendable, Equatable {
+        public var createdAt: String
+        public var memberSeconds: [Double]
+        public var memberSamplesPerSecond: [Double]
+        public var environment: [String: String]
+    }
+
+    public struct LoadError: Error, CustomStringConvertible {
+        public let path: String
+        public let problem: String
+        public var description: String { "\(path): \(problem)" }
+    }
+
+    public var manifest: Manifest
+    public var run: Run
+    /// Member index -> tensor name -> tensor.
+    public var tensors: [Int: [String: Tensor]]
+
+    public init(ensemble: TrainedEnsemble, classNames: [String], datasetHash: String, bestPrefix: Int,
+                environment: [String: String]) {
+        let members = ensemble.state.members
+        manifest = Manifest(
+            format: EnsembleArtifact.format, formatVersion: EnsembleArtifact.formatVersion,
+            strategy: ensemble.state.spec.ensemble.strategy, aggregation: ensemble.state.spec.ensemble.aggregation,
+            classNames: classNames,
+            input: Manifest.Input(shape: ensemble.model.inputShape, scale: 1 / 127.5, offset: -1),
+            model: ensemble.model,
+            members: members.map { Manifest.Member(member: $0.member, alpha: $0.alpha, trainingError: $0.trainingError,
+                                                   lossPerEpoch: $0.history.map(\.loss),
+                                                   testAccuracyPerEpoch: $0.history.compactMap(\.testAccuracy)) },
+            bestPrefix: bestPrefix, stopReason: ensemble.state.stopReason,
+            provenance: Manifest.Provenance(spec: ensemble.state.spec, datasetHash: datasetHash, bennVersion: BennVersion.current))
+        let formatter = ISO8601DateFormatter()
+        run = Run(createdAt: formatter.string(from: Date()),
+                  memberSeconds: members.map { $0.history.reduce(0) { $0 + $1.seconds } },
+                  memberSamplesPerSecond: members.map { m in
+                      let rates = m.history.map(\.samplesPerSecond).sorted()
+                      return rates.isEmpty ? 0 : rates[rates.count / 2]
+                  },
+                  environment: environment)
+        tensors = ensemble.tensors.filter { t in members.contains { $0.member == t.key } }
+    }
+
+    /// Member weights in manifest order.
+    public var weights: [Double] { manifest.members.map(\.alpha) }
+
+    public func write(to path: String) throws {
+        var file = SafeTensors()
+        let binary = try EnsembleArtifact.binaryWeightNames(manifest.model)
+        for (member, named) in tensors {
+            for (name, t) in named {
+                if binary.contains(name) {
+                    let (words, shape) = EnsembleArtifact.packSigns(t)
+                    file.set("m\(member).\(name).bits", words: words, shape: shape)
+                } else {
+                    file.set("m\(member).\(name)", t)
+                }
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        file.metadata["format"] = EnsembleArtifact.format
+        file.metadata["format_version"] = String(EnsembleArtifact.formatVersion)
+        file.metadata["manifest"] = String(decoding: try encoder.encode(manifest), as: UTF8.self)
+        file.metadata["run"] = String(decoding: try encoder.encode(run), as: UTF8.self)
+        try file.write(to: path)
+    }
+
+    public static func read(from path: String) throws -> EnsembleArtifact {
+        let file = try SafeTensors.read(from: path)
+        func fail(_ p: String) -> LoadError { LoadError(path: path, problem: p) }
+        guard file.metadata["format"] == format else {
+            if file.metadata["format"] == "benn-checkpoint" {
+                throw fail("this is a single-model checkpoint, not an ensemble artifact (use it with `benn eval` directly)")
+            }
+            throw fail("not a benn ensemble artifact (format '\(file.metadata["format"] ?? "missing")')")
+        }
+        guard file.metadata["format_version"] == String(formatVersion) else {
+            throw fail("artifact format version \(file.metadata["format_version"] ?? "missing") is not supported (this benn reads \(formatVersion))")
+        }
+        let decoder = JSONDecoder()
+        guard let m = file.metadata["manifest"], let manifest = try? decoder.decode(Manifest.self, from: Data(m.utf8)) else {
+            throw fail("the manifest is missing or malformed")
+        }
+        let run = file.metadata["run"].flatMap { try? decoder.decode(Run.self, from: Data($0.utf8)) }
+            ?? Run(createdAt: "", memberSeconds: [], memberSamplesPerSecond: [], environment: [:])
+        var tensors: [Int: [String: Tensor]] = [:]
+        let shapes: [String: [Int]]
+        do {
+            shapes = Dictionary(uniqueKeysWithValues: try Sequential(manifest.model, seed: 0).namedTensors.map { ($0.name, $0.tensor.shape) })
+        } catch { throw fail("the manifest's model is invalid: \(error)") }
+        for name in file.entries.keys {
+            guard name.hasPrefix("m"), let dot = name.firstIndex(of: "."), let member = Int(name[name.index(after: name.startIndex)..<dot]) else {
+                throw fail("unexpected tensor '\(name)'")
+            }
+            var tensorName = String(name[name.index(after: dot)...])
+            let tensor: Tensor
+            if tensorName.hasSuffix(".bits") {
+                tensorName = String(tensorName.dropLast(5))
+                guard let shape = shapes[tensorName], let words = file.words(name) else { throw fail("unexpected packed tensor '\(name)'") }
+                guard let t = EnsembleArtifact.unpackSigns(words, shape: shape) else {
+                    throw fail("packed tensor '\(name)' has \(words.count) words, shape \(shape) needs another count")
+                }
+                tensor = t
+            } else {
+                guard let t = file.tensor(name) else { throw fail("tensor '\(name)' is not F32") }
+                tensor = t
+            }
+            tensors[member, default: [:]][tensorName] = tensor
+        }
+        guard manifest.bestPrefix >= 1, manifest.bestPrefix <= manifest.members.count else {
+            throw fail("best prefix \(manifest.bestPrefix) is outside 1...\(manifest.members.count)")
+        }
+        let artifact = EnsembleArtifact(manifest: manifest, run: run, tensors: tensors)
+        for member in manifest.members where tensors[member.member] == nil {
+            throw fail("member \(member.member) has no tensors")
+        }
+        do { _ = try artifact.networks() } catch { throw fail("\(error)") }
+        return artifact
+    }
+
+    init(manifest: Manifest, run: Run, tensors: [Int: [String: Tensor]]) {
+        self.manifest = manifest
+        self.run = run
+        self.tensors = tensors
+    }
+
+    /// The members' networks in manifest order.
+    public func networks() throws -> [Sequential] {
+        try manifest.members.map { m in
+            let net = try Sequential(manifest.model, seed: 0)
+            try net.load(tensors[m.member] ?? [:])
+            return net
+        }
+    }
+
+    /// Names of the tensors holding binary weights (stored as sign bits).
+    static func binaryWeightNames(_ model: ModelDescription) throws -> Set<String> {
+        Set(try Sequential(model, seed: 0).parameters.filter { $0.clipRange != nil }.map(\.name))
+    }
+
+    /// Sign bits of a weight tensor: one row per output (first dimension), bit j%64 of
+    /// word j/64 set when element j of the row is negative, rows padded to whole words.
+    static func packSigns(_ t: Tensor) -> (words: [UInt64], shape: [Int]) {
+        let rows = t.shape[0], cols = t.count / max(1, rows)
+        let perRow = BinaryKernels.words(forBits: cols)
+        var words = [UInt64](repeating: 0, count: rows * perRow)
+        t.withPointer { BinaryKernels.pack($0, rows: rows, cols: cols, srcStride: cols, into: &words, dstStride: perRow, path: .scalar) }
+        return (words, [rows, perRow])
+    }
+
+    /// ±1 weights from sign bits (the forward pass only uses the signs).
+    static func unpackSigns(_ words: [UInt64], shape: [Int]) -> Tensor? {
+        let rows = shape[0], cols = shape.dropFirst().reduce(1, *)
+        let perRow = BinaryKernels.words(forBits: cols)
+        guard words.count == rows * perRow else { return nil }
+        var t = Tensor(shape: shape)
+        for r in 0..<rows {
+            for j in 0..<cols {
+                t[r * cols + j] = (words[r * perRow + j / 64] >> UInt64(j % 64)) & 1 == 1 ? -1 : 1
+            }
+        }
+        return t
+    }
+
+    /// Total bytes of the stored tensors.
+    public var tensorBytes: Int { tensors.values.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.count * 4 } } }
+}

@@ -1,0 +1,93 @@
+import XCTest
+import BennData
+import BennEnsemble
+import BennNN
+import BennTensor
+import BennTrain
+
+final class ArtifactTests: XCTestCase {
+    var directory: String!
+
+    override func setUpWithError() throws {
+        Parallelism.threads = 2
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("artifact-\(getpid())-\(abs(name.hashValue))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
+
+    func trained(_ strategy: TrainingSpec.Strategy = .boosting, model: String = "tinycnn") throws -> (TrainedEnsemble, EnsembleData) {
+        var s = TrainingSpec()
+        s.model = model
+        s.seed = 9
+        s.train.epochs = 1
+        s.train.batchSize = 16
+        s.train.learningRate = 0.01
+        s.ensemble.strategy = strategy
+        s.ensemble.members = 3
+        let data = try EnsembleData.make(spec: s, trainImages: syntheticImages(count: 64, seed: 1), testImages: syntheticImages(count: 40, seed: 2))
+        return (try EnsembleRunner.run(spec: s, data: data), data)
+    }
+
+    func write(_ e: TrainedEnsemble, _ name: String) throws -> String {
+        let path = "\(directory!)/\(name)"
+        try EnsembleArtifact(ensemble: e, classNames: (0..<10).map(String.init), datasetHash: "abc", bestPrefix: min(2, e.state.members.count),
+                             environment: ["test": "yes"]).write(to: path)
+        return path
+    }
+
+    func testRoundTripGivesIdenticalPredictions() throws {
+        for model in ["tinycnn", "tinymlp"] {
+            let (e, data) = try trained(.bagging, model: model)
+            let path = try write(e, "\(model).benn")
+            let loaded = try EnsembleArtifact.read(from: path)
+            XCTAssertEqual(loaded.manifest.members.map(\.alpha), e.state.members.map(\.alpha))
+            XCTAssertEqual(loaded.manifest.bestPrefix, 2)
+            XCTAssertEqual(loaded.manifest.aggregation, .softLogits)
+            let before = EnsembleEvaluation.run(try e.networks(), weights: e.state.members.map(\.alpha), rule: .softLogits, on: data.test!)
+            let after = EnsembleEvaluation.run(try loaded.networks(), weights: loaded.weights, rule: .softLogits, on: data.test!)
+            XCTAssertEqual(before.prefixAccuracies, after.prefixAccuracies)
+            // Outputs are bit-identical: the binary layers only ever used the weights' signs.
+            let x = try loaded.networks()[1].forward(Tensor(shape: [2, 8, 8, 1], repeating: 0.3), training: false)
+            let y = try e.networks()[1].forward(Tensor(shape: [2, 8, 8, 1], repeating: 0.3), training: false)
+            XCTAssertEqual(x, y)
+        }
+    }
+
+    func testBinaryWeightsAreStoredAsBits() throws {
+        let (e, _) = try trained(model: "tinymlp")
+        let path = try write(e, "bits.benn")
+        let file = try SafeTensors.read(from: path)
+        XCTAssertEqual(file.entries["m0.l1.dense.weight.bits"]?.dtype, .u64)
+        XCTAssertNil(file.entries["m0.l1.dense.weight"])
+        XCTAssertEqual(file.entries["m0.l2.bn.gamma"]?.dtype, .f32)
+    }
+
+    func testSameSpecGivesByteIdenticalArtifactsApartFromRun() throws {
+        let a = try write(try trained(model: "tinymlp").0, "a.benn"), b = try write(try trained(model: "tinymlp").0, "b.benn")
+        var fa = try SafeTensors.read(from: a), fb = try SafeTensors.read(from: b)
+        XCTAssertNotNil(fa.metadata["run"])
+        fa.metadata["run"] = nil
+        fb.metadata["run"] = nil
+        XCTAssertEqual(fa.encoded(), fb.encoded())
+    }
+
+    func testCorruptTruncatedForeignAndWrongVersion() throws {
+        let path = try write(try trained().0, "c.benn")
+        let good = [UInt8](FileManager.default.contents(atPath: path)!)
+        var bad = good
+        bad[bad.count - 7] ^= 1
+        FileManager.default.createFile(atPath: path, contents: Data(bad))
+        XCTAssertThrowsError(try EnsembleArtifact.read(from: path)) { XCTAssertTrue("\($0)".contains("checksum mismatch"), "\($0)") }
+        FileManager.default.createFile(atPath: path, contents: Data(good.prefix(good.count - 100)))
+        XCTAssertThrowsError(try EnsembleArtifact.read(from: path)) { XCTAssertTrue("\($0)".contains("truncated"), "\($0)") }
+        FileManager.default.createFile(atPath: path, contents: Data("GIF89a not an artifact".utf8))
+        XCTAssertThrowsError(try EnsembleArtifact.read(from: path)) { XCTAssertTrue("\($0)".contains("not a safetensors file"), "\($0)") }
+        var file = try SafeTensors.decode(good)
+        file.metadata["format_version"] = "7"
+        try file.write(to: path)
+        XCTAssertThrowsError(try EnsembleArtifact.read(from: path)) { XCTAssertTrue("\($0)".contains("version 7 is not supported"), "\($0)") }
+    }
+}
+
+import Foundation
