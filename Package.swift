@@ -35,8 +35,9 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "BennEnsemble", dependencies: ["BennTrain", "BennData", "BennNN", "BennTensor", "BennRandom", "BennKernels"]),
+        .target(name: "BennCluster", dependencies: ["BennTransport", "BennEnsemble", "BennTrain", "BennData", "BennTensor", "BennKernels", "BennBLAS"]),
         .executableTarget(name: "benn", dependencies: [
-            "BennTrain", "BennEnsemble",
+            "BennTrain", "BennEnsemble", "BennCluster",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BennRandomTests", dependencies: ["BennRandom"]),
@@ -48,6 +49,7 @@ let package = Package(
         .testTarget(name: "BennTrainTests", dependencies: ["BennTrain"]),
         .testTarget(name: "BennEnsembleTests", dependencies: ["BennEnsemble"]),
         .testTarget(name: "BennTransportTests", dependencies: ["BennTransport"]),
+        .testTarget(name: "BennClusterTests", dependencies: ["BennCluster"]),
         // Runs the built `benn` executable as a subprocess.
         .testTarget(name: "BennCLITests", dependencies: ["benn"]),
     ]

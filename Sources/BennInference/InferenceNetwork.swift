@@ -30,7 +30,8 @@ import Dispatch
 /// measures float baselines.
 ///
 /// `predict` may be called concurrently from several threads when ``isReentrant`` is true;
-/// otherwise calls must not overlap (the layers' own forward passes keep state).
+/// otherwise calls must not overlap (the layers' own forward passes keep state). `predict`
+/// sets the process-wide OpenBLAS thread count (`BLAS.setThreads`), like the training layers do.
 public final class InferenceNetwork: @unchecked Sendable {
     /// The description of the compiled model.
     public let modelDescription: ModelDescription

@@ -277,6 +277,7 @@ final class RealStemStep: InferenceStep {
         case .dense(let k):
             rows = images
             z = workspace.floats(2, count: rows * c)
+            BLAS.setThreads(threads)
             weights.withUnsafeBufferPointer { w in
                 BLAS.sgemm(.none, .transpose, m: images, n: c, k: k, a: xf, lda: k, b: w.baseAddress!, ldb: k,
                            c: z, ldc: c)
@@ -289,6 +290,7 @@ final class RealStemStep: InferenceStep {
             z = workspace.floats(2, count: rows * c)
             let cols = workspace.floats(3, count: min(group, images) * g.outPixels * g.patch)
             let inCount = g.height * g.width * g.channels
+            BLAS.setThreads(1)  // per-image products are too small to split
             weights.withUnsafeBufferPointer { w in
                 var n = 0
                 while n < images {
@@ -335,6 +337,8 @@ final class BinaryStep: InferenceStep {
     let pool: Int
     let mode: Output
     let input: Layout, output: Layout
+    /// Bit products (`m * n * k`) below which a step runs its GEMM on one thread.
+    static let minimumSplitWork = 1 << 26
 
     init(kind: Kind, weights: PackedWeights, outChannels: Int, k: Int, pool: Int, mode: Output,
          input: Layout, output: Layout) {
@@ -389,6 +393,8 @@ final class BinaryStep: InferenceStep {
             convOut = (g.outHeight, g.outWidth)
         }
         let n = outChannels
+        // Splitting a small product costs more in dispatch than it saves.
+        let threads = m * n * k >= BinaryStep.minimumSplitWork ? threads : 1
         switch mode {
         case let .bits(thresholds, flips, andMask):
             let wpp = BinaryKernels.words(forBits: n)

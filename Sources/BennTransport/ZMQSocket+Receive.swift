@@ -52,13 +52,15 @@ extension ZMQSocket {
         }
 
         var incoming = ZMQIncomingMessage(frames: [])
-        if wantProperties {
-            incoming.userID = zmq_msg_gets(&message, "User-Id").map { String(cString: $0) }
-            incoming.peerAddress = zmq_msg_gets(&message, "Peer-Address").map { String(cString: $0) }
-        }
         while true {
             incoming.frames.append(Array(UnsafeRawBufferPointer(
                 start: zmq_msg_data(&message), count: zmq_msg_size(&message))))
+            // Frames read from the wire carry the connection's properties; the routing-id
+            // frame a ROUTER prepends does not, so look at each frame until found.
+            if wantProperties && incoming.userID == nil && incoming.peerAddress == nil {
+                incoming.userID = zmq_msg_gets(&message, "User-Id").map { String(cString: $0) }
+                incoming.peerAddress = zmq_msg_gets(&message, "Peer-Address").map { String(cString: $0) }
+            }
             if zmq_msg_more(&message) == 0 { return incoming }
             // Later frames of a multipart message are delivered together with the first.
             while zmq_msg_recv(&message, handle, 0) < 0 {

@@ -19,7 +19,9 @@ final class InferenceBenchmarkTests: XCTestCase {
         guard ProcessInfo.processInfo.environment["BENN_INFERENCE_BENCHMARK"] == "1" else {
             throw XCTSkip("set BENN_INFERENCE_BENCHMARK=1 to run the full inference benchmark")
         }
-        let report = try InferenceBenchmark.run()
+        let env = ProcessInfo.processInfo.environment
+        let models = env["BENN_INFERENCE_MODELS"].map { $0.split(separator: ",").map(String.init) }
+        let report = try InferenceBenchmark.run(models: models ?? InferenceBenchmark.defaultModels)
         for r in report.results {
             print(String(format: "%@ %@ batch %4d threads %d: %10.1f images/s  %8.3f ms/batch", r.model,
                          r.folded ? "folded" : "float ", r.batch, r.threads, r.imagesPerSecond, r.millisecondsPerBatch))

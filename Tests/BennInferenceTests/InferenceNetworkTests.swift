@@ -79,7 +79,9 @@ final class InferenceNetworkTests: XCTestCase {
         var rng = SeededGenerator(seed: 2)
         for n in [1, 5, 64] {
             let x = pixelImages(n, [28, 28, 1], &rng)
-            XCTAssertEqual(assertMatchesReference(model, net, x), 0, "logits should be bit-identical")
+            // Dense stem: BLAS is called on chunks rather than the whole batch, so bit equality
+            // depends on the BLAS build; the contract is argmax + tolerance (checked inside).
+            assertMatchesReference(model, net, x)
         }
     }
 
@@ -123,8 +125,8 @@ final class InferenceNetworkTests: XCTestCase {
         let model = try preparedModel(d, seed: 8, trainSteps: 1, batch: 8, statPasses: 3)
         let net = try InferenceNetwork(model)
         var rng = SeededGenerator(seed: 9)
-        let x = pixelImages(6, [28, 28, 1], &rng)
-        XCTAssertEqual(assertMatchesReference(model, net, x), 0)
+        let x = pixelImages(40, [28, 28, 1], &rng)
+        assertMatchesReference(model, net, x)
     }
 
     func testRealBCNNShapes() throws {
@@ -133,8 +135,9 @@ final class InferenceNetworkTests: XCTestCase {
         let net = try InferenceNetwork(model)
         XCTAssertEqual(net.plan.count, 6, net.plan.joined(separator: "\n"))
         var rng = SeededGenerator(seed: 11)
-        let x = pixelImages(5, [28, 28, 1], &rng)
-        XCTAssertEqual(assertMatchesReference(model, net, x), 0)
+        let x = pixelImages(16, [28, 28, 1], &rng)
+        // 28x28 conv stems make the same per-image BLAS calls as the training layer.
+        XCTAssertEqual(assertMatchesReference(model, net, x), 0, "logits should be bit-identical")
     }
 
     func testFloatTwinsRunUnfoldedAndMatch() throws {
@@ -150,7 +153,7 @@ final class InferenceNetworkTests: XCTestCase {
             XCTAssertFalse(net.isReentrant, name)
             var rng = SeededGenerator(seed: 13)
             let x = pixelImages(9, [8, 8, 1], &rng)
-            XCTAssertEqual(assertMatchesReference(model, net, x), 0, name)
+            XCTAssertEqual(assertMatchesReference(model, net, x), 0, name)  // the layers' own forward passes
             XCTAssertEqual(Parallelism.threads, 1, "predict restores the global thread count")
         }
     }
@@ -171,7 +174,7 @@ final class InferenceNetworkTests: XCTestCase {
         XCTAssertTrue(net.isFolded)
         var rng = SeededGenerator(seed: 15)
         let x = pixelImages(7, [9, 9, 2], &rng)
-        XCTAssertEqual(assertMatchesReference(model, net, x), 0, net.plan.joined(separator: "\n"))
+        assertMatchesReference(model, net, x)
     }
 }
 
@@ -234,6 +237,6 @@ final class PoolFoldingTests: XCTestCase {
 
         // And the whole network agrees with Sequential.
         let x = pixelImages(9, [10, 10, 1], &rng)
-        XCTAssertEqual(assertMatchesReference(model, net, x), 0)
+        assertMatchesReference(model, net, x)
     }
 }

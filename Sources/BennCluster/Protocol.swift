@@ -1,0 +1,174 @@
+import Foundation
+
+/// The wire protocol between coordinator, workers and clients (docs/PROTOCOL.md).
+///
+/// Every message is a ZeroMQ multipart message:
+///   frame 0: the protocol tag `BENN/1` (ASCII); a peer speaking another version is refused
+///   frame 1: the message type (ASCII, e.g. `READY`)
+///   frame 2: a JSON object (UTF-8) with the message's fields
+///   frame 3...: binary payloads (tensors, dataset chunks), as the type defines
+/// The ROUTER side sees the peer's routing id as an extra first frame.
+public enum Wire {
+    public static let version = 1
+    public static let tag = "BENN/\(version)"
+    /// The largest message either side accepts (ZMQ_MAXMSGSIZE); member results of the
+    /// benchmark models are tens of megabytes.
+    public static let maxMessageBytes: Int64 = 512 << 20
+    /// The largest JSON header accepted.
+    public static let maxHeaderBytes = 8 << 20
+    /// Dataset files travel in chunks of this size.
+    public static let chunkBytes = 4 << 20
+}
+
+/// Message types. Directions: W = worker, C = client (submit/status), K = coordinator.
+public enum MessageType: String, Sendable, CaseIterable {
+    case hello = "HELLO"            // W->K: join, with capabilities
+    case welcome = "WELCOME"        // K->W: accepted; heartbeat settings
+    case ready = "READY"            // W->K: asks for work
+    case job = "JOB"                // K->W: a member job (+ warm-start tensors)
+    case progress = "PROGRESS"      // W->K: epoch/batch progress of the running job
+    case result = "RESULT"          // W->K: a finished member (+ tensors, + misses)
+    case failed = "FAILED"          // W->K: the job failed, with the error
+    case ack = "ACK"                // K->W: result stored (or dropped as a duplicate)
+    case heartbeat = "HEARTBEAT"    // both ways
+    case bye = "BYE"                // W->K: leaving (job handed back)
+    case fetchData = "FETCH_DATA"   // W->K: a chunk of a dataset file, by content hash
+    case data = "DATA"              // K->W: the chunk (+ bytes)
+    case submit = "SUBMIT"          // C->K: a spec
+    case accepted = "ACCEPTED"      // K->C: spec queued, with its id
+    case status = "STATUS"          // C->K: what is going on
+    case statusReply = "STATUS_REPLY"
+    case fetchArtifact = "FETCH_ARTIFACT" // C->K: a finished spec's artifact
+    case artifact = "ARTIFACT"      // K->C: the artifact bytes
+    case error = "ERROR"            // K->any: a request was refused, with the reason
+}
+
+/// A decoded message.
+public struct Message: Sendable {
+    public var type: MessageType
+    public var header: [String: JSONValue]
+    public var payloads: [[UInt8]]
+
+    public init(_ type: MessageType, _ header: [String: JSONValue] = [:], payloads: [[UInt8]] = []) {
+        self.type = type
+        self.header = header
+        self.payloads = payloads
+    }
+
+    public func frames() -> [[UInt8]] {
+        [Array(Wire.tag.utf8), Array(type.rawValue.utf8), JSONValue.object(header).encoded()] + payloads
+    }
+
+    /// Why a message was refused; the text goes into logs and ERROR replies.
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func decode(_ frames: [[UInt8]]) throws -> Message {
+        guard frames.count >= 3 else { throw Invalid(description: "message has \(frames.count) frames, at least 3 expected (tag, type, header)") }
+        let tag = String(decoding: frames[0], as: UTF8.self)
+        guard tag == Wire.tag else {
+            if tag.hasPrefix("BENN/") {
+                throw Invalid(description: "protocol version mismatch: peer speaks \(tag.prefix(16)), this side \(Wire.tag)")
+            }
+            throw Invalid(description: "not a benn message (first frame is not \(Wire.tag))")
+        }
+        guard let type = MessageType(rawValue: String(decoding: frames[1], as: UTF8.self)) else {
+            throw Invalid(description: "unknown message type '\(String(decoding: frames[1].prefix(32), as: UTF8.self))'")
+        }
+        guard frames[2].count <= Wire.maxHeaderBytes else { throw Invalid(description: "header of \(frames[2].count) bytes is too large") }
+        guard case let .object(header)? = try? JSONValue.decode(frames[2]) else {
+            throw Invalid(description: "\(type.rawValue) header is not a JSON object")
+        }
+        return Message(type, header, payloads: Array(frames[3...]))
+    }
+
+    // Typed field access with errors naming the field.
+    public func string(_ key: String) throws -> String {
+        guard case let .string(s)? = header[key] else { throw Invalid(description: "\(type.rawValue): field '\(key)' missing or not a string") }
+        return s
+    }
+
+    public func int(_ key: String) throws -> Int {
+        guard let n = header[key]?.intValue else {
+            throw Invalid(description: "\(type.rawValue): field '\(key)' missing or not an integer")
+        }
+        return n
+    }
+
+    public func optionalString(_ key: String) -> String? {
+        if case let .string(s)? = header[key] { return s }
+        return nil
+    }
+
+    public func decodeField<T: Decodable>(_ key: String, as: T.Type) throws -> T {
+        guard let v = header[key] else { throw Invalid(description: "\(type.rawValue): field '\(key)' missing") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(v.encoded()))
+        } catch {
+            throw Invalid(description: "\(type.rawValue): field '\(key)' malformed (\(error))")
+        }
+    }
+}
+
+/// A JSON value, for message headers that mix fixed fields and encoded structures.
+public indirect enum JSONValue: Sendable, Equatable, Codable {
+    /// Integers keep all 64 bits (seeds are UInt64); other numbers are Doubles.
+    case null, bool(Bool), int(Int64), uint(UInt64), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int64.self) { self = .int(i) }
+        else if let u = try? c.decode(UInt64.self) { self = .uint(u) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case let .bool(b): try c.encode(b)
+        case let .int(i): try c.encode(i)
+        case let .uint(u): try c.encode(u)
+        case let .number(n): try c.encode(n)
+        case let .string(s): try c.encode(s)
+        case let .array(a): try c.encode(a)
+        case let .object(o): try c.encode(o)
+        }
+    }
+
+    public func encoded() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? Array(encoder.encode(self))) ?? Array("null".utf8)
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+    }
+
+    /// Any Encodable as a JSON value.
+    public static func from<T: Encodable>(_ value: T) -> JSONValue {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(value), let v = try? JSONDecoder().decode(JSONValue.self, from: data) else { return .null }
+        return v
+    }
+
+    public static func integer(_ v: Int) -> JSONValue { .int(Int64(v)) }
+
+    /// The value as an Int, if it is a whole number in range.
+    public var intValue: Int? {
+        switch self {
+        case let .int(i): return Int(exactly: i)
+        case let .uint(u): return Int(exactly: u)
+        case let .number(n): return n.rounded() == n && abs(n) < 1e15 ? Int(n) : nil
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,293 @@
+import BennBLAS
+import BennData
+import BennEnsemble
+import BennKernels
+import BennTensor
+import BennTrain
+import BennTransport
+import Dispatch
+import Foundation
+
+/// Settings of a worker.
+public struct WorkerConfig: Sendable {
+    public var endpoint: String
+    public var name: String
+    public var threads: Int
+    public var cacheDirectory: String
+    public var heartbeatMilliseconds: Int = 1000
+    public var liveness: Int = 5
+    /// CURVE: this worker's secret key and the coordinator's public key.
+    public var curveSecretKey: String?
+    public var serverPublicKey: String?
+
+    public init(endpoint: String, name: String, threads: Int, cacheDirectory: String) {
+        self.endpoint = endpoint
+        self.name = name
+        self.threads = threads
+        self.cacheDirectory = cacheDirectory
+    }
+}
+
+/// Messages from the training thread to the socket thread.
+final class Outbox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var messages: [Message] = []
+    func post(_ m: Message) { lock.lock(); messages.append(m); lock.unlock() }
+    func take() -> [Message] { lock.lock(); defer { lock.unlock() }; let m = messages; messages = []; return m }
+}
+
+/// A worker: joins a coordinator, asks for work, fetches datasets by hash, trains member
+/// jobs on a training thread while the socket thread keeps heartbeats and progress going,
+/// and returns results until it is stopped. Reconnects with backoff when the coordinator
+/// goes silent.
+public final class Worker {
+    public let config: WorkerConfig
+    let log: @Sendable (String) -> Void
+    let context: ZMQContext
+    var socket: ZMQSocket?
+    let cache: DatasetCache
+    let outbox = Outbox()
+
+    enum Phase { case joining, idle, fetching, training, reporting }
+    var phase = Phase.joining
+    var lastHeard = 0.0
+    var lastSent = 0.0
+    var heartbeat: Double { Double(config.heartbeatMilliseconds) / 1000 }
+    var backoff = 0.25
+
+    struct Pending {
+        var jobID: String
+        var specID: String
+        var job: MemberJob
+        var dataset: DatasetManifest
+        var warmStart: [UInt8]?
+    }
+    var pending: Pending?
+    var fetchBuffer: [UInt8] = []
+    var fetchIndex = 0
+    /// A finished result waiting for the coordinator's ACK (sent again after a reconnect).
+    var unacknowledged: Message?
+    var trainingThread: Thread?
+
+    public init(config: WorkerConfig, log: @escaping @Sendable (String) -> Void) throws {
+        self.config = config
+        self.log = log
+        context = try ZMQContext()
+        cache = try DatasetCache(directory: config.cacheDirectory)
+    }
+
+    deinit {
+        socket?.close()
+        context.shutdown()
+    }
+
+    func connect() throws {
+        socket?.close()
+        let s = try ZMQSocket(context: context, type: .dealer)
+        try s.setLinger(milliseconds: 0)
+        try s.setMaxMessageSize(Wire.maxMessageBytes)
+        try s.setReconnectInterval(milliseconds: 100, maxMilliseconds: 2000)
+        if let secret = config.curveSecretKey, let server = config.serverPublicKey {
+            try s.makeCurveClient(keyPair: try CurveKeyPair(secretKey: secret), serverPublicKey: server)
+        }
+        try s.connect(config.endpoint)
+        socket = s
+        phase = pending == nil && unacknowledged == nil && trainingThread == nil ? .joining : phase
+        lastHeard = Coordinator.now()
+        sendHello()
+    }
+
+    func send(_ m: Message) {
+        guard let s = socket else { return }
+        _ = try? s.send(m.frames(), dontWait: true)
+        lastSent = Coordinator.now()
+    }
+
+    func sendHello() {
+        let host = ProcessInfo.processInfo.hostName
+        send(Message(.hello, ["name": .string(config.name), "host": .string(host),
+                              "cores": .integer(ProcessInfo.processInfo.activeProcessorCount), "threads": .integer(config.threads),
+                              "kernel": .string(BinaryKernels.active.rawValue),
+                              "versions": .from(["benn": BennVersion.current, "blas": BLAS.coreName])]))
+    }
+
+    /// Runs until `shouldStop` returns true; then hands back a running job (BYE) and returns.
+    public func run(until shouldStop: () -> Bool) throws {
+        Parallelism.threads = config.threads
+        try connect()
+        log("worker \(config.name) connecting to \(config.endpoint) (\(config.threads) threads)")
+        while !shouldStop() {
+            let now = Coordinator.now()
+            if let frames = try? socket?.receive(timeoutMilliseconds: 20) {
+                lastHeard = now
+                backoff = 0.25
+                handle(frames)
+            }
+            for m in outbox.take() {
+                if m.type == .result || m.type == .failed {
+                    trainingThread = nil
+                    pending = nil
+                    phase = .reporting
+                    unacknowledged = m
+                }
+                send(m)
+            }
+            if now - lastSent >= heartbeat { send(Message(.heartbeat, ["role": .string("worker")])) }
+            if now - lastHeard > heartbeat * Double(config.liveness) {
+                log("coordinator silent for \(Int((now - lastHeard) * 1000)) ms; reconnecting in \(Int(backoff * 1000)) ms")
+                Thread.sleep(forTimeInterval: backoff)
+                backoff = min(backoff * 2, 8)
+                try connect()
+            }
+        }
+        if let p = pending {
+            send(Message(.bye, ["job_id": .string(p.jobID)]))
+            log("stopping: job \(p.jobID) handed back")
+        } else {
+            send(Message(.bye))
+        }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+
+    func handle(_ frames: [[UInt8]]) {
+        let m: Message
+        do { m = try Message.decode(frames) } catch {
+            log("dropped a malformed message from the coordinator: \(error)")
+            return
+        }
+        switch m.type {
+        case .welcome:
+            if let r = unacknowledged {
+                send(r)  // the coordinator may have restarted before storing it
+            } else if trainingThread == nil && phase != .fetching {
+                phase = .idle
+                send(Message(.ready))
+            }
+        case .heartbeat:
+            break
+        case .ack:
+            unacknowledged = nil
+            phase = .idle
+            send(Message(.ready))
+        case .job:
+            do { try startJob(m) } catch {
+                log("cannot take job: \(error)")
+                send(Message(.failed, ["job_id": .string(m.optionalString("job_id") ?? ""), "spec_id": .string(m.optionalString("spec_id") ?? ""),
+                                       "member": .integer((try? m.int("member")) ?? -1), "error": .string("\(error)")]))
+            }
+        case .data:
+            do { try receiveData(m) } catch {
+                log("dataset transfer failed: \(error)")
+                if let p = pending {
+                    pending = nil
+                    phase = .idle
+                    send(Message(.failed, ["job_id": .string(p.jobID), "spec_id": .string(p.specID), "member": .integer(p.job.member),
+                                           "error": .string("\(error)")]))
+                }
+            }
+        case .error:
+            let code = m.optionalString("code")
+            if code == "hello_required" {
+                sendHello()
+            } else {
+                log("coordinator refused a message: \(m.optionalString("reason") ?? "?")")
+            }
+        default:
+            log("ignored unexpected \(m.type.rawValue) from the coordinator")
+        }
+    }
+
+    func startJob(_ m: Message) throws {
+        guard trainingThread == nil, pending == nil else { throw Message.Invalid(description: "already running a job") }
+        let job = try m.decodeField("job", as: MemberJob.self)
+        var p = Pending(jobID: try m.string("job_id"), specID: try m.string("spec_id"), job: job,
+                        dataset: try m.decodeField("dataset", as: DatasetManifest.self), warmStart: nil)
+        if case .bool(true)? = m.header["warm_start"] {
+            guard let w = m.payloads.first else { throw Message.Invalid(description: "JOB says warm_start but carries no tensors") }
+            p.warmStart = w
+        }
+        pending = p
+        log("job \(p.jobID): member \(job.member) of \(p.specID)")
+        if cache.isComplete(p.dataset) {
+            try beginTraining()
+        } else {
+            phase = .fetching
+            fetchIndex = 0
+            fetchBuffer = []
+            requestChunk()
+        }
+    }
+
+    func requestChunk() {
+        guard let p = pending, fetchIndex < p.dataset.files.count else { return }
+        let f = p.dataset.files[fetchIndex]
+        send(Message(.fetchData, ["sha256": .string(f.sha256), "offset": .integer(fetchBuffer.count)]))
+    }
+
+    func receiveData(_ m: Message) throws {
+        guard phase == .fetching, let p = pending, fetchIndex < p.dataset.files.count else { return }
+        let f = p.dataset.files[fetchIndex]
+        guard try m.string("sha256") == f.sha256, try m.int("offset") == fetchBuffer.count, let chunk = m.payloads.first else {
+            throw Message.Invalid(description: "DATA chunk does not match the request")
+        }
+        guard !chunk.isEmpty || fetchBuffer.count == f.size else {
+            throw Message.Invalid(description: "dataset file \(f.name) ended after \(fetchBuffer.count) of \(f.size) bytes")
+        }
+        fetchBuffer += chunk
+        if fetchBuffer.count >= f.size {
+            try cache.store(fetchBuffer, as: f, in: p.dataset)
+            log("fetched \(f.name) (\(f.size) bytes)")
+            fetchIndex += 1
+            fetchBuffer = []
+            if fetchIndex == p.dataset.files.count { try beginTraining(); return }
+        }
+        requestChunk()
+    }
+
+    func beginTraining() throws {
+        guard let p = pending else { return }
+        phase = .training
+        let folder = cache.folder(for: p.dataset)
+        let outbox = self.outbox
+        let log = self.log
+        let box = UnsafeSendableBox(p)
+        let thread = Thread {
+            let p = box.value
+            let base: [String: JSONValue] = ["job_id": .string(p.jobID), "spec_id": .string(p.specID), "member": .integer(p.job.member)]
+            do {
+                let train = try FashionMNIST.load(directory: folder, split: .train)
+                let test = try FashionMNIST.load(directory: folder, split: .test)
+                let data = try EnsembleData.make(spec: p.job.spec, trainImages: train, testImages: test)
+                let warm = try p.warmStart.map { try SafeTensors.decode($0, path: "warm start").tensors }
+                var lastProgress = 0.0
+                let result = try MemberTrainer.train(p.job, data: data, warmStart: warm) { event in
+                    let now = Coordinator.now()
+                    guard now - lastProgress > 0.5 else { return }
+                    lastProgress = now
+                    if case let .batch(epoch, epochs, batch, batches, loss, accuracy, rate, _) = event {
+                        var h = base
+                        h["text"] = .string("epoch \(epoch)/\(epochs) batch \(batch)/\(batches) loss \(loss) acc \(accuracy) \(Int(rate)) samples/s")
+                        outbox.post(Message(.progress, h))
+                    }
+                }
+                var file = SafeTensors()
+                for (name, t) in result.tensors { file.set(name, t) }
+                var header = base
+                header["history"] = .from(result.history)
+                header["seconds"] = .number(result.seconds)
+                var payloads = [file.encoded()]
+                if let misses = result.trainingMisses { payloads.append(misses.map { $0 ? 1 : 0 }) }
+                outbox.post(Message(.result, header, payloads: payloads))
+                log("job \(p.jobID) finished in \(Int(result.seconds)) s")
+            } catch {
+                var header = base
+                header["error"] = .string("\(error)")
+                outbox.post(Message(.failed, header))
+                log("job \(p.jobID) failed: \(error)")
+            }
+        }
+        thread.stackSize = 16 << 20
+        trainingThread = thread
+        thread.start()
+    }
+}

@@ -1,0 +1,234 @@
+import ArgumentParser
+import BennCluster
+import BennTrain
+import BennTransport
+import Foundation
+
+/// Key files: `NAME.key` holds the secret key (mode 0600), `NAME.pub` the public key.
+enum KeyFiles {
+    static func readSecret(_ path: String) throws -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read key file \(path)") }
+        let key = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard CurveKeyPair.isValidKey(key) else { throw ValidationError("\(path) does not hold a 40-character Z85 CURVE key") }
+        return key
+    }
+
+    /// Public keys from files (one per line, or `.pub` files); comments start with '#'.
+    static func readPublicKeys(_ paths: [String]) throws -> Set<String> {
+        var keys = Set<String>()
+        for path in paths {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read key file \(path)") }
+            for line in text.split(separator: "\n") {
+                let k = line.split(separator: "#").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                if k.isEmpty { continue }
+                guard CurveKeyPair.isValidKey(k) else { throw ValidationError("\(path): '\(k.prefix(12))...' is not a Z85 CURVE public key") }
+                keys.insert(k)
+            }
+        }
+        return keys
+    }
+}
+
+/// Stops a long-running command on SIGINT/SIGTERM.
+enum StopSignal {
+    nonisolated(unsafe) static var requested: sig_atomic_t = 0
+    static func install() {
+        signal(SIGINT) { _ in StopSignal.requested = 1 }
+        signal(SIGTERM) { _ in StopSignal.requested = 1 }
+    }
+    static var isRequested: Bool { requested != 0 }
+}
+
+struct CoordinatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "coordinator", abstract: "Run a coordinator: accept specs, dispatch member jobs to workers, write artifacts.")
+
+    @Option(help: "Endpoint to bind. Without keys the default is loopback only.") var bind: String = "tcp://127.0.0.1:5555"
+    @Option(name: .customLong("state"), help: "State directory (journal, member tensors, artifacts).") var state: String = "benn-state"
+    @Option(help: "Also submit this spec at start.") var spec: [String] = []
+    @Option(name: .customLong("output"), help: "Artifact path for the --spec given at start.") var output: String?
+    @Option(name: .customLong("heartbeat-ms")) var heartbeatMs: Int = 1000
+    @Option(help: "Silent heartbeat intervals before a worker is dropped.") var liveness: Int = 5
+    @Option(name: .customLong("job-timeout"), help: "Seconds before a running job is dispatched again.") var jobTimeout: Double = 86400
+    @Option(name: .customLong("max-attempts")) var maxAttempts: Int = 3
+    @Option(name: .customLong("secret-key"), help: "The coordinator's secret key file (enables CURVE).") var secretKey: String?
+    @Option(name: .customLong("allow"), help: "Public key file(s) of workers and clients to serve (with --secret-key).") var allow: [String] = []
+
+    func run() throws {
+        try reportingErrors {
+            StopSignal.install()
+            var config = CoordinatorConfig(bind: bind, stateDirectory: state)
+            config.heartbeatMilliseconds = heartbeatMs
+            config.liveness = liveness
+            config.jobTimeoutSeconds = jobTimeout
+            config.maxAttempts = maxAttempts
+            if let secretKey {
+                config.curveSecretKey = try KeyFiles.readSecret(secretKey)
+                config.allowedClientKeys = try KeyFiles.readPublicKeys(allow)
+                guard !config.allowedClientKeys.isEmpty else { throw ValidationError("--secret-key needs at least one --allow key file: nobody could join") }
+            } else if !(bind.contains("127.0.0.1") || bind.contains("localhost") || bind.contains("[::1]") || bind.hasPrefix("ipc://") || bind.hasPrefix("inproc://")) {
+                Console.log("warning: binding \(bind) without keys: traffic is unencrypted and anyone who can reach it can join (see benn keygen)")
+            } else {
+                Console.log("no keys configured: serving loopback only (\(bind)); use --bind and benn keygen to serve other hosts")
+            }
+            _ = try Runtime.configure(threads: 1)
+            let coordinator = try Coordinator(config: config, log: { Console.log(timestamped($0)) })
+            for path in spec {
+                let s = try SpecParser.load(path: path)
+                try coordinator.submit(s, output: output)
+            }
+            coordinator.run { StopSignal.isRequested }
+            Console.log("coordinator stopped")
+        }
+    }
+}
+
+func timestamped(_ s: String) -> String {
+    let f = DateFormatter()
+    f.dateFormat = "HH:mm:ss.SSS"
+    return "[\(f.string(from: Date()))] \(s)"
+}
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "worker", abstract: "Join a coordinator and train the member jobs it hands out.")
+
+    @Option(help: "The coordinator's endpoint, e.g. tcp://10.0.0.1:5555.") var connect: String
+    @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @Option(help: "A name for logs and status (default: host-pid).") var name: String?
+    @Option(name: .customLong("cache"), help: "Dataset cache directory.") var cache: String?
+    @Option(name: .customLong("heartbeat-ms")) var heartbeatMs: Int = 1000
+    @Option var liveness: Int = 5
+    @Option(name: .customLong("secret-key"), help: "This worker's secret key file (enables CURVE).") var secretKey: String?
+    @Option(name: .customLong("server-key"), help: "The coordinator's public key file.") var serverKey: String?
+
+    func run() throws {
+        try reportingErrors {
+            StopSignal.install()
+            let t = try Runtime.configure(threads: threads)
+            var config = WorkerConfig(endpoint: connect, name: name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())",
+                                      threads: t, cacheDirectory: cache ?? DatasetCache.defaultDirectory)
+            config.heartbeatMilliseconds = heartbeatMs
+            config.liveness = liveness
+            if let secretKey {
+                guard let serverKey else { throw ValidationError("--secret-key needs --server-key (the coordinator's public key)") }
+                config.curveSecretKey = try KeyFiles.readSecret(secretKey)
+                config.serverPublicKey = try KeyFiles.readPublicKeys([serverKey]).first
+            }
+            let worker = try Worker(config: config, log: { Console.log(timestamped($0)) })
+            try worker.run { StopSignal.isRequested }
+        }
+    }
+}
+
+struct ClientOptions: ParsableArguments {
+    @Option(help: "The coordinator's endpoint.") var coordinator: String = "tcp://127.0.0.1:5555"
+    @Option(name: .customLong("secret-key"), help: "This client's secret key file (with a CURVE coordinator).") var secretKey: String?
+    @Option(name: .customLong("server-key"), help: "The coordinator's public key file.") var serverKey: String?
+
+    func client() throws -> ClusterClient {
+        var secret: String?, server: String?
+        if let secretKey {
+            guard let serverKey else { throw ValidationError("--secret-key needs --server-key") }
+            secret = try KeyFiles.readSecret(secretKey)
+            server = try KeyFiles.readPublicKeys([serverKey]).first
+        }
+        return try ClusterClient(endpoint: coordinator, curveSecretKey: secret, serverPublicKey: server)
+    }
+}
+
+struct Submit: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Send a spec to a coordinator; optionally wait and download the artifact.")
+    @Argument(help: "A YAML spec.") var spec: String
+    @OptionGroup var options: ClientOptions
+    @Option(name: .customLong("remote-output"), help: "Artifact path on the coordinator's host.") var remoteOutput: String?
+    @Flag(help: "Wait until the spec is finished.") var wait = false
+    @Option(name: [.short, .long], help: "With --wait: download the artifact here.") var output: String?
+
+    func run() throws {
+        try reportingErrors {
+            let s = try SpecParser.load(path: spec)
+            let client = try options.client()
+            let id = try client.submit(s, output: remoteOutput)
+            print(id)
+            guard wait || output != nil else { return }
+            var last = ""
+            while true {
+                let status = try client.status()
+                guard case let .array(specs)? = status["specs"],
+                      let mine = specs.first(where: { if case let .object(o) = $0, o["id"] == .string(id) { return true } else { return false } }),
+                      case let .object(o) = mine else { throw ValidationError("the coordinator no longer knows spec \(id)") }
+                let state = o["state"].flatMap { if case let .string(s) = $0 { return s } else { return nil } } ?? "?"
+                let line = "\(id): \(state), members \(o["members_done"].map(describe) ?? "?")/\(o["members"].map(describe) ?? "?")"
+                if line != last { Console.log(line); last = line }
+                if state == "failed" { throw ValidationError("spec \(id) failed: \(o["error"].map(describe) ?? "unknown error")") }
+                if state == "finished" { break }
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+            if let output {
+                let bytes = try client.artifact(id: id)
+                FileManager.default.createFile(atPath: output, contents: Data(bytes))
+                Console.log("artifact written to \(output) (\(bytes.count) bytes)")
+            }
+        }
+    }
+}
+
+func describe(_ v: JSONValue) -> String {
+    switch v {
+    case let .string(s): return s
+    case let .int(i): return String(i)
+    case let .uint(u): return String(u)
+    case let .number(n): return n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(n)
+    case let .bool(b): return String(b)
+    case .null: return "-"
+    case let .array(a): return a.map(describe).joined(separator: ",")
+    case .object: return String(decoding: v.encoded(), as: UTF8.self)
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show a coordinator's specs, jobs and workers.")
+    @OptionGroup var options: ClientOptions
+    @Flag(help: "Print the raw JSON.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let status = try options.client().status()
+            if json { print(String(decoding: JSONValue.object(status).encoded(), as: UTF8.self)); return }
+            print("specs:")
+            if case let .array(specs)? = status["specs"] {
+                for case let .object(o) in specs {
+                    var line = "  \(describe(o["id"] ?? .null))  \(describe(o["model"] ?? .null)) \(describe(o["strategy"] ?? .null))  \(describe(o["state"] ?? .null))  members \(describe(o["members_done"] ?? .null))/\(describe(o["members"] ?? .null))"
+                    if let r = o["running"], describe(r) != "" { line += "  running: \(describe(r))" }
+                    if let a = o["artifact"] { line += "  artifact: \(describe(a))" }
+                    if let e = o["error"] { line += "  error: \(describe(e))" }
+                    print(line)
+                }
+            }
+            print("workers:")
+            if case let .array(workers)? = status["workers"] {
+                for case let .object(o) in workers {
+                    print("  \(describe(o["name"] ?? .null))  host \(describe(o["host"] ?? .null))  cores \(describe(o["cores"] ?? .null))  threads \(describe(o["threads"] ?? .null))  kernels \(describe(o["kernel"] ?? .null))  job \(describe(o["job"] ?? .null))  \(describe(o["progress"] ?? .null))  last heartbeat \(describe(o["last_heartbeat_ms_ago"] ?? .null)) ms ago")
+                }
+            }
+        }
+    }
+}
+
+struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Make a CURVE key pair: NAME.key (secret, mode 0600) and NAME.pub.")
+    @Argument(help: "Path prefix, e.g. keys/coordinator.") var name: String
+
+    func run() throws {
+        try reportingErrors {
+            let pair = try CurveKeyPair.generate()
+            let dir = (name as NSString).deletingLastPathComponent
+            if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            guard FileManager.default.createFile(atPath: name + ".key", contents: Data((pair.secretKey + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw ValidationError("cannot write \(name).key")
+            }
+            try (pair.publicKey + "\n").write(toFile: name + ".pub", atomically: true, encoding: .utf8)
+            print("secret key: \(name).key")
+            print("public key: \(name).pub (\(pair.publicKey))")
+        }
+    }
+}
