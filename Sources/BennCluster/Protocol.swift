@@ -11,9 +11,10 @@ import Foundation
 public enum Wire {
     public static let version = 1
     public static let tag = "BENN/\(version)"
-    /// The largest message either side accepts (ZMQ_MAXMSGSIZE); member results of the
+    /// The largest frame either side accepts (ZMQ_MAXMSGSIZE, enforced per frame by
+    /// libzmq, which drops the connection of a peer that exceeds it); member results of the
     /// benchmark models are tens of megabytes.
-    public static let maxMessageBytes: Int64 = 512 << 20
+    public static let maxMessageBytes: Int64 = 256 << 20
     /// The largest JSON header accepted.
     public static let maxHeaderBytes = 8 << 20
     /// Dataset files travel in chunks of this size.

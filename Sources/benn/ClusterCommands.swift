@@ -13,14 +13,15 @@ enum KeyFiles {
         return key
     }
 
-    /// Public keys from files (one per line, or `.pub` files); comments start with '#'.
+    /// Public keys from files (one per line, or `.pub` files); lines starting with '#' are
+    /// comments ('#' is also a Z85 character, so only a leading one counts).
     static func readPublicKeys(_ paths: [String]) throws -> Set<String> {
         var keys = Set<String>()
         for path in paths {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read key file \(path)") }
             for line in text.split(separator: "\n") {
-                let k = line.split(separator: "#").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-                if k.isEmpty { continue }
+                let k = line.trimmingCharacters(in: .whitespaces)
+                if k.isEmpty || k.hasPrefix("#") { continue }
                 guard CurveKeyPair.isValidKey(k) else { throw ValidationError("\(path): '\(k.prefix(12))...' is not a Z85 CURVE public key") }
                 keys.insert(k)
             }
