@@ -34,7 +34,7 @@ let package = Package(
             "BennNN", "BennData", "BennTensor",
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "BennEnsemble", dependencies: ["BennTrain", "BennData", "BennNN", "BennTensor", "BennRandom", "BennKernels"]),
+        .target(name: "BennEnsemble", dependencies: ["BennTrain", "BennData", "BennNN", "BennTensor", "BennRandom", "BennKernels", "BennInference"]),
         .target(name: "BennCluster", dependencies: ["BennTransport", "BennEnsemble", "BennTrain", "BennData", "BennTensor", "BennKernels", "BennBLAS"]),
         .executableTarget(name: "benn", dependencies: [
             "BennTrain", "BennEnsemble", "BennCluster",

@@ -67,12 +67,18 @@ public struct EnsembleEvaluation: Codable, Sendable {
     public var ensembleAccuracy: Double
     public var samples: Int
 
-    /// Evaluates every member on `view` and combines them with the ensemble's rule.
+    /// Evaluates every member on `view` (folded packed inference, members in parallel) and
+    /// combines them with the ensemble's rule.
     public static func run(_ networks: [Sequential], weights: [Double], rule: TrainingSpec.Aggregation,
                            on view: DatasetView) -> EnsembleEvaluation {
         let classes = view.base.classCount
         let labels = view.labels.map(Int.init)
-        let outputs = networks.map { Evaluation.logits($0, on: view).logits }
+        let outputs: [[Float]]
+        if let inference = try? EnsembleInference(networks: networks, weights: weights, rule: rule) {
+            outputs = inference.memberOutputs(EnsembleInference.inputs(view))
+        } else {
+            outputs = networks.map { Evaluation.logits($0, on: view).logits }
+        }
         let members = outputs.map { out -> Double in
             let p = Aggregator.predictions(out.map(Double.init), classes: classes)
             return Double(zip(p, labels).filter { $0 == $1 }.count) / Double(max(1, labels.count))

@@ -119,7 +119,8 @@ struct Predict: ParsableCommand {
             var x = Tensor(shape: [count] + m.input.shape)
             for i in 0..<(count * pixels) { x[i] = Float(Double(file.bytes[i]) * m.input.scale + m.input.offset) }
             let nets = Array(try a.networks().prefix(m.bestPrefix))
-            let outputs = nets.map { $0.forward(x, training: false).storage }
+            let inference = try EnsembleInference(networks: nets, weights: Array(a.weights.prefix(m.bestPrefix)), rule: m.aggregation)
+            let outputs = inference.memberOutputs(x)
             let classes = m.classNames.count
             let scores = Aggregator.combine(outputs, weights: Array(a.weights.prefix(m.bestPrefix)), classes: classes, rule: m.aggregation)
             let probabilities = Aggregator.combine(outputs, weights: Array(a.weights.prefix(m.bestPrefix)), classes: classes, rule: .softProbabilities)
