@@ -74,6 +74,8 @@ public final class Coordinator {
         var busy = false
         var progress: String = ""
         var waitingForWork = false
+        /// When this worker's last result arrived, until its next job leaves.
+        var resultArrivedAt: Double?
         init(routingID: [UInt8], name: String, host: String, cores: Int, threads: Int, kernel: String, versions: [String: String], now: Double) {
             self.routingID = routingID
             self.name = name
@@ -98,7 +100,8 @@ public final class Coordinator {
     let datasets = DatasetServer()
     var lastHeartbeat = 0.0
     var jobCounter = 0
-    /// Time from a result arriving to the next job leaving, per dispatch (for benchmarks).
+    /// Seconds from a worker's result arriving to its next job leaving (including the
+    /// ACK/READY round trip), per dispatch, for `benn status` and benchmarks.
     public private(set) var dispatchLatencies: [Double] = []
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
@@ -329,7 +332,10 @@ public final class Coordinator {
             w.busy = true
             w.waitingForWork = false
             w.progress = "starting"
-            if let t = resultArrived { dispatchLatencies.append(Coordinator.now() - t) }
+            if let t = w.resultArrivedAt ?? resultArrived {
+                dispatchLatencies.append(Coordinator.now() - t)
+                w.resultArrivedAt = nil
+            }
             log("job \(jobID) -> worker \(w.name)")
             return
         }
@@ -350,6 +356,7 @@ public final class Coordinator {
         let specID = try m.string("spec_id"), member = try m.int("member"), jobID = try m.string("job_id")
         guard let run = specs.first(where: { $0.id == specID }) else { throw Message.Invalid(description: "RESULT for unknown spec \(specID)") }
         let key = JobKey(spec: specID, member: member)
+        workers[from]?.resultArrivedAt = arrived
         if let w = workers[from], w.job == key { w.job = nil }
         if assignments[key]?.worker == from || assignments[key]?.jobID == jobID { assignments[key] = nil }
         // Only a member whose dependencies are met and that is not done yet can be applied;
@@ -512,7 +519,12 @@ public final class Coordinator {
                      "kernel": .string(w.kernel), "job": w.job.map { .string("\($0.spec)/m\($0.member)") } ?? .null,
                      "progress": .string(w.progress), "last_heartbeat_ms_ago": .integer(Int((now - w.lastSeen) * 1000))])
         }
-        return ["specs": .array(specList), "workers": .array(workerList)]
+        let sorted = dispatchLatencies.sorted()
+        func quantile(_ q: Double) -> JSONValue {
+            sorted.isEmpty ? .null : .number(sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] * 1000)
+        }
+        return ["specs": .array(specList), "workers": .array(workerList),
+                "dispatch_latency_ms": .object(["count": .integer(sorted.count), "median": quantile(0.5), "p99": quantile(0.99)])]
     }
 
     func hex(_ bytes: [UInt8]) -> String { bytes.prefix(8).map { String($0, radix: 16) }.joined() }

@@ -152,13 +152,14 @@ public final class Conv2D: Layer {
         }
         // Sum the per-thread weight gradients in part order (deterministic per thread count).
         let total = cout * k
+        let insideWindow = !binaryWeights || weight.staysInsideSTEWindow
         weight.value.withPointer { w in
             weight.grad.withMutablePointer { acc in
                 partialGrads.withUnsafeBufferPointer { pg in
                     for i in 0..<total {
                         var s: Float = 0
                         for p in 0..<parts.count { s += pg[p * total + i] }
-                        if !binaryWeights || abs(w[i]) <= 1 { acc[i] += s }
+                        if insideWindow || abs(w[i]) <= 1 { acc[i] += s }
                     }
                 }
             }

@@ -53,8 +53,10 @@ public final class Dense: Layer {
 
     public func backward(_ dy: Tensor) -> Tensor {
         BLAS.setThreads(Parallelism.threads)
-        // dW (accumulated): dyᵀ · x, masked by the weight STE for binary layers.
-        if binaryWeights {
+        // dW (accumulated): dyᵀ · x, masked by the weight STE (|W| <= 1) for binary layers.
+        // Latent weights clipped to [-1, 1] never leave the mask, so then the product goes
+        // straight into the gradient (no temporary, no extra pass over the weights).
+        if binaryWeights && !weight.staysInsideSTEWindow {
             var dw = Tensor(uninitializedShape: weight.value.shape)
             MatMul.gemm(dy, transposeA: true, input, into: &dw)
             let n = dw.count

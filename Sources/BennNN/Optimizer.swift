@@ -75,6 +75,7 @@ public final class Adam: Optimizer {
                     }
                 }
             }
+            p.knownInsideClipRange = p.clipRange != nil
         }
     }
 
@@ -146,6 +147,7 @@ public final class SGD: Optimizer {
                     }
                 }
             }
+            p.knownInsideClipRange = clip != nil
         }
     }
 

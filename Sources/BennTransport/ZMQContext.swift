@@ -28,6 +28,12 @@ public final class ZMQContext: @unchecked Sendable {
         }
     }
 
+    /// Raises the number of sockets the context may open (`ZMQ_MAX_SOCKETS`, default 1023);
+    /// only effective before the first socket is created.
+    public func setMaxSockets(_ count: Int) throws {
+        if zmq_ctx_set(handle, ZMQ_MAX_SOCKETS, Int32(count)) != 0 { throw ZMQError.last("zmq_ctx_set(ZMQ_MAX_SOCKETS)") }
+    }
+
     /// Makes blocking calls on this context's sockets (in any thread) fail with `ETERM`.
     /// Sockets must still be closed; the context is terminated when the last reference goes.
     public func shutdown() {

@@ -32,6 +32,7 @@ enum Console {
     static func pad2(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
 
     static func fixed(_ v: Double, _ digits: Int) -> String {
+        guard v.isFinite else { return "n/a" }
         var p: Double = 1
         for _ in 0..<digits { p *= 10 }
         let r = (v * p).rounded() / p

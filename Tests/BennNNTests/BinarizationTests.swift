@@ -65,3 +65,29 @@ final class BinarizationTests: XCTestCase {
         XCTAssertEqual(real.forward(x, training: false).storage, [-4, -4, -4, -4], "real inputs pad with 0")
     }
 }
+
+final class STEWindowTests: XCTestCase {
+    /// After an optimizer step the clipped weights are known to be inside |w| <= 1, and the
+    /// unmasked fast path must give exactly the masked gradient.
+    func testFastPathAfterClippingEqualsMaskedGradient() {
+        var rng = SeededGenerator(seed: 4)
+        let d = Dense(inputs: 5, outputs: 3, binaryWeights: true, binaryInput: false, name: "d", rng: &rng)
+        XCTAssertFalse(d.weight.staysInsideSTEWindow, "unknown until clipped")
+        d.weight.grad = Tensor(shape: [3, 5], repeating: -10)
+        SGD(learningRate: 1, momentum: 0).step([d.weight])
+        XCTAssertTrue(d.weight.staysInsideSTEWindow)
+        XCTAssertTrue(d.weight.value.storage.allSatisfy { abs($0) <= 1 })
+        let x = randomTensor([4, 5], &rng)
+        let dy = randomTensor([4, 3], &rng)
+        d.weight.zeroGrad()
+        _ = d.forward(x, training: true)
+        _ = d.backward(dy)
+        let fast = d.weight.grad
+        d.weight.value = d.weight.value  // any assignment forgets the guarantee
+        XCTAssertFalse(d.weight.staysInsideSTEWindow)
+        d.weight.zeroGrad()
+        _ = d.forward(x, training: true)
+        _ = d.backward(dy)
+        XCTAssertEqual(fast, d.weight.grad)
+    }
+}
