@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "BennEnsemble", dependencies: ["BennTrain", "BennData", "BennNN", "BennTensor", "BennRandom", "BennKernels", "BennInference"]),
         .target(name: "BennCluster", dependencies: ["BennTransport", "BennEnsemble", "BennTrain", "BennData", "BennTensor", "BennKernels", "BennBLAS"]),
         .executableTarget(name: "benn", dependencies: [
-            "BennTrain", "BennEnsemble", "BennCluster",
+            "BennTrain", "BennEnsemble", "BennCluster", "BennInference",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BennRandomTests", dependencies: ["BennRandom"]),

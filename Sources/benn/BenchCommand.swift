@@ -11,7 +11,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput; figures are ratios against a baseline run in the same process.",
-        subcommands: [BenchTraining.self, BenchKernels.self, BenchCluster.self])
+        subcommands: [BenchTraining.self, BenchKernels.self, BenchCluster.self, BenchEnsemble.self])
 }
 
 /// Trains each benchmark model and its float twin with the standard recipe and compares them.

@@ -1,0 +1,131 @@
+import ArgumentParser
+import BennData
+import BennEnsemble
+import BennInference
+import BennNN
+import BennTensor
+import BennTrain
+import Dispatch
+import Foundation
+
+/// The ensemble table: accuracy per member count for bagging and boosting, artifact size,
+/// and ensemble inference speed against one float model, all in one run.
+struct BenchEnsemble: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ensemble",
+        abstract: "Bagging and boosting ensembles of a binary model vs one float twin: accuracy per K, artifact size, images/s.")
+
+    @Option(help: "Binary member model.") var model: String = "bcnn"
+    @Option(help: "Members (K).") var members: Int = 5
+    @Option(help: "Epochs per member.") var epochs: Int = 5
+    @Option(name: .customLong("float-epochs"), help: "Epochs of the float twin (default: same).") var floatEpochs: Int?
+    @Option(help: "Strategies to run.") var strategies: String = "bagging,boosting"
+    @Option(help: "Use only the first N training samples.") var limit: Int?
+    @Option(help: "Data directory.") var data: String = FashionMNIST.defaultDirectory
+    @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @Option(help: "Write the figures as JSON here.") var report: String?
+
+    struct StrategyRow: Codable {
+        var strategy: String
+        var accuracyByMembers: [Double]
+        var memberAccuracies: [Double]
+        var alphas: [Double]
+        var artifactBytes: Int
+        var imagesPerSecond: Double
+        var trainingSeconds: Double
+    }
+    struct Report: Codable {
+        var model: String
+        var epochsPerMember: Int
+        var rows: [StrategyRow]
+        var floatModel: String
+        var floatAccuracy: Double
+        var floatCheckpointBytes: Int
+        var floatImagesPerSecond: Double
+        var threads: Int
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let threads = try Runtime.configure(threads: threads)
+            var base = TrainingSpec()
+            base.model = model
+            base.data.directory = data
+            base.data.limit = limit ?? 0
+            base.train.epochs = epochs
+            let trainImages = try FashionMNIST.load(directory: data, split: .train)
+            let testImages = try FashionMNIST.load(directory: data, split: .test)
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("benn-bench-ensemble-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: work) }
+            let test = DatasetView.all(testImages)
+            let x = EnsembleInference.inputs(test)
+            var rows: [StrategyRow] = []
+            for name in strategies.split(separator: ",") {
+                guard let strategy = TrainingSpec.Strategy(rawValue: String(name)), strategy != .single else {
+                    throw ValidationError("--strategies takes bagging and/or boosting, got '\(name)'")
+                }
+                var spec = base
+                spec.ensemble.strategy = strategy
+                spec.ensemble.members = members
+                let dataViews = try EnsembleData.make(spec: spec, trainImages: trainImages, testImages: nil)
+                let start = DispatchTime.now().uptimeNanoseconds
+                let progress = Console.TrainingProgress()
+                let ensemble = try EnsembleRunner.run(spec: spec, data: dataViews, log: Console.log, memberProgress: { _, e in progress.handle(e) })
+                let trainingSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                let networks = try ensemble.networks()
+                let weights = ensemble.state.members.map(\.alpha)
+                let eval = EnsembleEvaluation.run(networks, weights: weights, rule: spec.ensemble.aggregation, on: test)
+                let path = work + "/\(strategy.rawValue).benn"
+                try EnsembleArtifact(ensemble: ensemble, classNames: trainImages.classNames, datasetHash: "", bestPrefix: networks.count,
+                                     environment: [:]).write(to: path)
+                let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+                let inference = try EnsembleInference(networks: networks, weights: weights, rule: spec.ensemble.aggregation)
+                let rate = Self.imagesPerSecond { _ = inference.scores(x, threads: threads) } * Double(test.count)
+                rows.append(StrategyRow(strategy: strategy.rawValue, accuracyByMembers: eval.prefixAccuracies, memberAccuracies: eval.memberAccuracies,
+                                        alphas: weights, artifactBytes: bytes, imagesPerSecond: rate, trainingSeconds: trainingSeconds))
+            }
+            // The float twin, trained with the same recipe.
+            var floatSpec = base
+            floatSpec.model = "f" + model.dropFirst()
+            floatSpec.train.epochs = floatEpochs ?? epochs
+            let trainer = try Trainer(spec: floatSpec, inputShape: [trainImages.height, trainImages.width, 1], classes: trainImages.classCount)
+            let progress = Console.TrainingProgress()
+            try trainer.fit(train: try EnsembleData.make(spec: floatSpec, trainImages: trainImages, testImages: nil).training, progress: progress.handle)
+            let floatAccuracy = Double(trainer.evaluate(test).accuracy)
+            let ckpt = work + "/float.ckpt"
+            try trainer.checkpoint().write(to: ckpt)
+            // Serving the float model needs only its parameters and buffers, not optimizer state.
+            let floatBytes = trainer.model.namedTensors.reduce(0) { $0 + $1.tensor.count * 4 }
+            let floatNet = try InferenceNetwork(trainer.model)
+            let floatRate = Self.imagesPerSecond { _ = floatNet.predict(x, threads: threads) } * Double(test.count)
+
+            print("\(model) members, \(epochs) epochs each; float twin \(floatSpec.model), \(floatSpec.train.epochs) epochs; \(threads) threads")
+            print("strategy   " + (1...members).map { "K=\($0)".leftPad(8) }.joined() + "   artifact bytes   images/s")
+            for r in rows {
+                print(r.strategy.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + r.accuracyByMembers.map { Console.percent(Float($0)).leftPad(8) }.joined()
+                      + String(r.artifactBytes).leftPad(17) + String(Int(r.imagesPerSecond)).leftPad(11))
+            }
+            print("\(floatSpec.model.padding(toLength: 10, withPad: " ", startingAt: 0)) \(Console.percent(Float(floatAccuracy)).leftPad(8))" + String(repeating: " ", count: 8 * (members - 1)) + String(floatBytes).leftPad(17) + String(Int(floatRate)).leftPad(11))
+            if let report {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try encoder.encode(Report(model: model, epochsPerMember: epochs, rows: rows, floatModel: floatSpec.model, floatAccuracy: floatAccuracy,
+                                          floatCheckpointBytes: floatBytes, floatImagesPerSecond: floatRate, threads: threads))
+                    .write(to: URL(fileURLWithPath: report))
+            }
+        }
+    }
+
+    /// Runs per second of `body` (median of 5 after a warm-up).
+    static func imagesPerSecond(_ body: () -> Void) -> Double {
+        body()
+        var times: [Double] = []
+        for _ in 0..<5 {
+            let t = DispatchTime.now().uptimeNanoseconds
+            body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9)
+        }
+        return 1 / times.sorted()[2]
+    }
+}
