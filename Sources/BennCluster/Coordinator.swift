@@ -267,7 +267,16 @@ public final class Coordinator {
             case .submit:
                 let spec = try message.decodeField("spec", as: TrainingSpec.self)
                 do {
-                    let id = try submit(spec, output: message.optionalString("output"))
+                    // A remote client may only name the artifact, never choose where the
+                    // coordinator writes: the file goes into the state directory's artifacts/.
+                    var output: String? = nil
+                    if let name = message.optionalString("output") {
+                        guard Coordinator.isPlainFileName(name) else {
+                            throw Message.Invalid(description: "output must be a plain file name (letters, digits, '.', '-', '_'), got '\(name.prefix(64))'")
+                        }
+                        output = "\(config.stateDirectory)/artifacts/\(name)"
+                    }
+                    let id = try submit(spec, output: output)
                     send(from, Message(.accepted, ["id": .string(id)]))
                     dispatchWaiting()
                 } catch {
@@ -304,6 +313,7 @@ public final class Coordinator {
         if let job = w.job { requeue(job, reason: "worker \(w.name) asked for new work") }
         w.busy = false
         w.waitingForWork = true
+        w.progress = "idle"
         dispatch(to: w, resultArrived: nil)
     }
 
@@ -525,6 +535,24 @@ public final class Coordinator {
         }
         return ["specs": .array(specList), "workers": .array(workerList),
                 "dispatch_latency_ms": .object(["count": .integer(sorted.count), "median": quantile(0.5), "p99": quantile(0.99)])]
+    }
+
+    static func isPlainFileName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 128 && !name.hasPrefix(".")
+            && name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0) }
+    }
+
+    /// Submits a spec given at start-up unless the journal already holds the same spec
+    /// with the same output (a restarted coordinator must not queue it twice).
+    @discardableResult
+    public func submitOnce(_ spec: TrainingSpec, output: String?) throws -> String {
+        var s = spec
+        if s.ensemble.strategy == .single { s.ensemble.members = 1 }
+        if let existing = specs.first(where: { $0.spec == s && $0.output == output }) {
+            log("spec \(existing.id) is already in the journal; not submitting it again")
+            return existing.id
+        }
+        return try submit(spec, output: output)
     }
 
     func hex(_ bytes: [UInt8]) -> String { bytes.prefix(8).map { String($0, radix: 16) }.joined() }

@@ -115,7 +115,7 @@ public final class Worker {
     public func run(until shouldStop: () -> Bool) throws {
         Parallelism.threads = config.threads
         try connect()
-        log("worker \(config.name) connecting to \(config.endpoint) (\(config.threads) threads)")
+        log("worker \(config.name) connecting to \(config.endpoint) (\(config.threads) thread\(config.threads == 1 ? "" : "s"))")
         while !shouldStop() {
             let now = Coordinator.now()
             if let frames = try? socket?.receive(timeoutMilliseconds: 20) {
@@ -266,7 +266,7 @@ public final class Worker {
                     lastProgress = now
                     if case let .batch(epoch, epochs, batch, batches, loss, accuracy, rate, _) = event {
                         var h = base
-                        h["text"] = .string("epoch \(epoch)/\(epochs) batch \(batch)/\(batches) loss \(loss) acc \(accuracy) \(Int(rate)) samples/s")
+                        h["text"] = .string("epoch \(epoch)/\(epochs) batch \(batch)/\(batches) loss \(Float(Int(loss * 10000)) / 10000) acc \(Float(Int(accuracy * 10000)) / 100)% \(Int(rate)) samples/s")
                         outbox.post(Message(.progress, h))
                     }
                 }

@@ -47,10 +47,10 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("state"), help: "State directory (journal, member tensors, artifacts).") var state: String = "benn-state"
     @Option(help: "Also submit this spec at start.") var spec: [String] = []
     @Option(name: .customLong("output"), help: "Artifact path for the --spec given at start.") var output: String?
-    @Option(name: .customLong("heartbeat-ms")) var heartbeatMs: Int = 1000
+    @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat interval in milliseconds.") var heartbeatMs: Int = 1000
     @Option(help: "Silent heartbeat intervals before a worker is dropped.") var liveness: Int = 5
     @Option(name: .customLong("job-timeout"), help: "Seconds before a running job is dispatched again.") var jobTimeout: Double = 86400
-    @Option(name: .customLong("max-attempts")) var maxAttempts: Int = 3
+    @Option(name: .customLong("max-attempts"), help: "Attempts per job before its spec fails.") var maxAttempts: Int = 3
     @Option(name: .customLong("secret-key"), help: "The coordinator's secret key file (enables CURVE).") var secretKey: String?
     @Option(name: .customLong("allow"), help: "Public key file(s) of workers and clients to serve (with --secret-key).") var allow: [String] = []
 
@@ -75,7 +75,7 @@ struct CoordinatorCommand: ParsableCommand {
             let coordinator = try Coordinator(config: config, log: { Console.log(timestamped($0)) })
             for path in spec {
                 let s = try SpecParser.load(path: path)
-                try coordinator.submit(s, output: output)
+                try coordinator.submitOnce(s, output: output)
             }
             coordinator.run { StopSignal.isRequested }
             Console.log("coordinator stopped")
@@ -96,8 +96,8 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Option(help: "A name for logs and status (default: host-pid).") var name: String?
     @Option(name: .customLong("cache"), help: "Dataset cache directory.") var cache: String?
-    @Option(name: .customLong("heartbeat-ms")) var heartbeatMs: Int = 1000
-    @Option var liveness: Int = 5
+    @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat interval in milliseconds.") var heartbeatMs: Int = 1000
+    @Option(help: "Silent heartbeat intervals before the coordinator is considered gone.") var liveness: Int = 5
     @Option(name: .customLong("secret-key"), help: "This worker's secret key file (enables CURVE).") var secretKey: String?
     @Option(name: .customLong("server-key"), help: "The coordinator's public key file.") var serverKey: String?
 
@@ -140,7 +140,7 @@ struct Submit: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Send a spec to a coordinator; optionally wait and download the artifact.")
     @Argument(help: "A YAML spec.") var spec: String
     @OptionGroup var options: ClientOptions
-    @Option(name: .customLong("remote-output"), help: "Artifact path on the coordinator's host.") var remoteOutput: String?
+    @Option(name: .customLong("remote-output"), help: "Artifact file name in the coordinator's state directory (artifacts/NAME).") var remoteOutput: String?
     @Flag(help: "Wait until the spec is finished.") var wait = false
     @Option(name: [.short, .long], help: "With --wait: download the artifact here.") var output: String?
 
@@ -149,7 +149,7 @@ struct Submit: ParsableCommand {
             let s = try SpecParser.load(path: spec)
             let client = try options.client()
             let id = try client.submit(s, output: remoteOutput)
-            print(id)
+            FileHandle.standardOutput.write(Data((id + "\n").utf8))
             guard wait || output != nil else { return }
             var last = ""
             while true {

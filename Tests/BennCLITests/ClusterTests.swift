@@ -150,7 +150,8 @@ final class ClusterTests: XCTestCase {
             XCTAssertEqual(try reproducibleBytes("\(strategy).benn"), expected, "\(strategy): cluster artifact differs from in-process")
             let log = read("coordinator-\(strategy).log")
             XCTAssertTrue(log.contains("a-\(strategy)") && log.contains("b-\(strategy)"), log)
-            XCTAssertTrue(read("a-\(strategy).log").contains("fetched train-images-idx3-ubyte"), "datasets travel by hash")
+            XCTAssertTrue((read("a-\(strategy).log") + read("b-\(strategy).log")).contains("fetched train-images-idx3-ubyte"),
+                          "datasets travel by hash")
             for p in processes where p.isRunning { kill(p.processIdentifier, SIGTERM) }
         }
     }
@@ -179,7 +180,7 @@ final class ClusterTests: XCTestCase {
         var endpoint = try startCoordinator(log: "coordinator1.log")
         let first = processes.last!
         _ = try startWorker(endpoint, name: "w")
-        _ = try run(["submit", spec, "--coordinator", endpoint, "--remote-output", "\(directory!)/out.benn"])
+        _ = try run(["submit", spec, "--coordinator", endpoint, "--remote-output", "out.benn"])
         try waitFor("member 0 of s1", in: "coordinator1.log")
         kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()
@@ -190,7 +191,11 @@ final class ClusterTests: XCTestCase {
         let log = try waitFor("finished: artifact", in: "coordinator2.log", timeout: 120)
         XCTAssertTrue(log.contains("resumed spec s1"), log)
         XCTAssertFalse(log.contains("member 0 of s1"), "member 0 must not be trained again:\n\(log)")
-        XCTAssertEqual(try reproducibleBytes("out.benn"), expected)
+        XCTAssertEqual(try reproducibleBytes("state/artifacts/out.benn"), expected)
+        // A client may only name the artifact, not pick a path on the coordinator's host.
+        let sneaky = try run(["submit", spec, "--coordinator", endpoint, "--remote-output", "../../etc/passwd"])
+        XCTAssertNotEqual(sneaky.status, 0)
+        XCTAssertTrue(sneaky.output.contains("plain file name"), sneaky.output)
     }
 
     func testHostileFramesAreDroppedAndServiceGoesOn() throws {
