@@ -1,6 +1,7 @@
 import ArgumentParser
 import BennBLAS
 import BennData
+import BennInference
 import BennKernels
 import BennNN
 import BennTensor
@@ -11,7 +12,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput; figures are ratios against a baseline run in the same process.",
-        subcommands: [BenchTraining.self, BenchKernels.self, BenchCluster.self, BenchEnsemble.self])
+        subcommands: [BenchTraining.self, BenchKernels.self, BenchInference.self, BenchCluster.self, BenchEnsemble.self])
 }
 
 /// Trains each benchmark model and its float twin with the standard recipe and compares them.
@@ -158,4 +159,31 @@ struct BenchKernels: ParsableCommand {
 
 extension String {
     func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
+
+/// Folded packed inference against the float twins on BLAS, in one run.
+struct BenchInference: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inference",
+        abstract: "Images/s and latency of folded bcnn/bmlp vs float fcnn/fmlp at batch 1 and 256, 1 and 2 threads.")
+
+    @Option(help: "Comma-separated models.") var models: String = "bcnn,fcnn,bmlp,fmlp"
+    @Option(help: "Write the figures as JSON here.") var report: String?
+
+    func run() throws {
+        try reportingErrors {
+            _ = try Runtime.configure(threads: 2)
+            let r = try InferenceBenchmark.run(models: models.split(separator: ",").map(String.init))
+            print("kernels \(r.kernelPath), BLAS \(r.blasCore)")
+            print("model  folded  batch  threads   ms/batch    images/s")
+            for x in r.results {
+                print("\(x.model.padding(toLength: 6, withPad: " ", startingAt: 0)) \(String(x.folded).leftPad(6))  \(String(x.batch).leftPad(5))  \(String(x.threads).leftPad(7))  \(Console.fixed(x.secondsPerBatch * 1000, 3).leftPad(9))  \(String(Int(Double(x.batch) / x.secondsPerBatch)).leftPad(10))")
+            }
+            if let report {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try encoder.encode(r).write(to: URL(fileURLWithPath: report))
+            }
+        }
+    }
 }
