@@ -47,6 +47,8 @@ public final class Coordinator {
         var classNames: [String] = []
         var datasetHash = ""
         var memberFiles: [Int: String] = [:]
+        /// Name and shape of every tensor a member of this spec must return.
+        var expectedShapes: [String: [Int]] = [:]
         var attempts: [Int: Int] = [:]
         var finishedArtifact: String?
         var failure: String?
@@ -183,6 +185,7 @@ public final class Coordinator {
         run.model = try ModelZoo.description(named: run.spec.model, inputShape: [trainImages.height, trainImages.width, 1],
                                              classes: trainImages.classCount)
         run.classNames = trainImages.classNames
+        run.expectedShapes = Dictionary(uniqueKeysWithValues: try Sequential(run.model!, seed: 0).namedTensors.map { ($0.name, $0.tensor.shape) })
         run.datasetHash = trainImages.contentHash
         if run.state.trainingCount == 0 {
             run.state = EnsembleState(spec: run.spec, trainingCount: data.training.count, classes: trainImages.classCount)
@@ -379,9 +382,13 @@ public final class Coordinator {
         guard let tensorBytes = m.payloads.first else { throw Message.Invalid(description: "RESULT without its tensor payload") }
         let file = try SafeTensors.decode(tensorBytes, path: "result of \(jobID)")
         let tensors = file.tensors
-        // Check the tensors fit the model before keeping them.
-        let check = try Sequential(run.model!, seed: 0)
-        try check.load(tensors)
+        // The tensors must be exactly the model's, by name and shape.
+        guard Set(tensors.keys) == Set(run.expectedShapes.keys) else {
+            throw Message.Invalid(description: "RESULT tensors do not match the model (\(tensors.count) given, \(run.expectedShapes.count) expected)")
+        }
+        for (name, t) in tensors where run.expectedShapes[name] != t.shape {
+            throw Message.Invalid(description: "RESULT tensor \(name) has shape \(t.shape), the model needs \(run.expectedShapes[name]!)")
+        }
         let history = try m.decodeField("history", as: [EpochStats].self)
         var misses: [Bool]? = nil
         if m.payloads.count > 1 { misses = m.payloads[1].map { $0 != 0 } }
@@ -394,7 +401,8 @@ public final class Coordinator {
             return
         case .accepted:
             let name = journal.memberFile(spec: specID, member: member)
-            try file.write(to: config.stateDirectory + "/" + name)
+            // The payload already is the safetensors file (checked above): store it as is.
+            try Journal.writeDurably(tensorBytes, to: config.stateDirectory + "/" + name)
             try journal.append(.member(id: specID, member: member, file: name, state: state))
             run.state = state
             run.memberFiles[member] = name
@@ -469,11 +477,8 @@ public final class Coordinator {
         }
         let ensemble = TrainedEnsemble(state: run.state, model: model, tensors: tensors)
         let networks = try ensemble.networks()
-        var best = networks.count
-        if let validation = data.validation, validation.count > 0 {
-            let v = EnsembleEvaluation.run(networks, weights: run.state.members.map(\.alpha), rule: run.spec.ensemble.aggregation, on: validation)
-            best = (v.prefixAccuracies.enumerated().max { $0.element < $1.element || ($0.element == $1.element && $0.offset > $1.offset) }?.offset ?? networks.count - 1) + 1
-        }
+        let best = EnsembleEvaluation.bestPrefix(networks, weights: run.state.members.map(\.alpha),
+                                                 rule: run.spec.ensemble.aggregation, validation: data.validation).count
         let artifact = EnsembleArtifact(ensemble: ensemble, classNames: run.classNames, datasetHash: run.datasetHash,
                                         bestPrefix: best, environment: Coordinator.environment)
         let path = run.output ?? "\(config.stateDirectory)/artifacts/\(run.id).benn"

@@ -62,6 +62,28 @@ public final class Journal {
         try handle.synchronize()
     }
 
+    /// Writes a file so that it is complete on disk before this returns: a temporary file,
+    /// fsync, then rename over the target.
+    public static func writeDurably(_ bytes: [UInt8], to path: String) throws {
+        let tmp = path + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw Message.Invalid(description: "cannot write \(tmp): \(String(cString: strerror(errno)))") }
+        var written = 0
+        let ok = bytes.withUnsafeBytes { raw -> Bool in
+            while written < raw.count {
+                let n = write(fd, raw.baseAddress! + written, raw.count - written)
+                if n <= 0 { return false }
+                written += n
+            }
+            return fsync(fd) == 0
+        }
+        close(fd)
+        guard ok, rename(tmp, path) == 0 else {
+            unlink(tmp)
+            throw Message.Invalid(description: "cannot store \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
     /// Where a member's tensors are stored.
     public func memberFile(spec id: String, member: Int) -> String { "members/\(id)-m\(member).safetensors" }
 }

@@ -62,6 +62,17 @@ public enum EnsembleRunner {
 
 /// Accuracy of an ensemble's members, of the whole ensemble and of each prefix.
 public struct EnsembleEvaluation: Codable, Sendable {
+    /// The number of members to keep: the shortest prefix with the best validation
+    /// accuracy (ensembles overfit as members are added), or all without a validation split.
+    public static func bestPrefix(_ networks: [Sequential], weights: [Double], rule: TrainingSpec.Aggregation,
+                                  validation: DatasetView?) -> (count: Int, accuracies: [Double]) {
+        guard let validation, validation.count > 0, !networks.isEmpty else { return (networks.count, []) }
+        let v = run(networks, weights: weights, rule: rule, on: validation)
+        var best = 0
+        for (i, a) in v.prefixAccuracies.enumerated() where a > v.prefixAccuracies[best] { best = i }
+        return (best + 1, v.prefixAccuracies)
+    }
+
     public var memberAccuracies: [Double]
     public var prefixAccuracies: [Double]
     public var ensembleAccuracy: Double

@@ -184,7 +184,7 @@ struct BenchCluster: ParsableCommand {
         for k in 0..<specCount {
             var s = spec
             s.seed = UInt64(k)
-            ids.insert(try client.submit(s, output: dir + "/out-\(k).benn"))
+            ids.insert(try client.submit(s, output: "out-\(k).benn"))
         }
         let poller = ZMQPoller()
         for s in sockets { _ = poller.add(s) }

@@ -22,12 +22,9 @@ enum EnsembleTraining {
         let ensemble = try EnsembleRunner.run(spec: spec, data: data, log: Console.log, memberProgress: { _, event in progress.handle(event) })
         let networks = try ensemble.networks()
         let weights = ensemble.state.members.map(\.alpha)
-        var best = networks.count
-        if let validation = data.validation, validation.count > 0 {
-            let v = EnsembleEvaluation.run(networks, weights: weights, rule: e.aggregation, on: validation)
-            // The shortest prefix with the best validation accuracy: ensembles overfit as members are added.
-            best = (v.prefixAccuracies.enumerated().max { $0.element < $1.element || ($0.element == $1.element && $0.offset > $1.offset) }?.offset ?? networks.count - 1) + 1
-            Console.log("validation accuracy by members: \(v.prefixAccuracies.map { Console.percent(Float($0)) }.joined(separator: " ")); keeping the first \(best)")
+        let (best, validationAccuracies) = EnsembleEvaluation.bestPrefix(networks, weights: weights, rule: e.aggregation, validation: data.validation)
+        if !validationAccuracies.isEmpty {
+            Console.log("validation accuracy by members: \(validationAccuracies.map { Console.percent(Float($0)) }.joined(separator: " ")); keeping the first \(best)")
         }
         let artifact = EnsembleArtifact(ensemble: ensemble, classNames: trainImages.classNames, datasetHash: trainImages.contentHash,
                                         bestPrefix: best, environment: RuntimeInfo.versions)

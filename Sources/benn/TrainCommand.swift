@@ -165,20 +165,7 @@ struct Datasets {
     static func load(_ spec: TrainingSpec) throws -> Datasets {
         let trainImages = try FashionMNIST.load(directory: spec.data.directory, split: .train)
         let testImages = try FashionMNIST.load(directory: spec.data.directory, split: .test)
-        var train = DatasetView.all(trainImages)
-        if spec.data.limit > 0 && spec.data.limit < train.count {
-            train = try DatasetView.subset(trainImages, indices: Array(0..<spec.data.limit))
-        }
-        var validation: DatasetView? = nil
-        if spec.data.validation > 0 {
-            let parts = try train.split(validationCount: spec.data.validation, seed: spec.seed)
-            train = parts.training
-            validation = parts.validation
-        }
-        var test = DatasetView.all(testImages)
-        if spec.data.testLimit > 0 && spec.data.testLimit < test.count {
-            test = try DatasetView.subset(testImages, indices: Array(0..<spec.data.testLimit))
-        }
-        return Datasets(train: train, validation: validation, test: test)
+        let views = try EnsembleData.make(spec: spec, trainImages: trainImages, testImages: testImages)
+        return Datasets(train: views.training, validation: views.validation, test: views.test!)
     }
 }
