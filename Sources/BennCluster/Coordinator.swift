@@ -380,21 +380,21 @@ public final class Coordinator {
             return
         }
         guard let tensorBytes = m.payloads.first else { throw Message.Invalid(description: "RESULT without its tensor payload") }
-        let file = try SafeTensors.decode(tensorBytes, path: "result of \(jobID)")
-        let tensors = file.tensors
-        // The tensors must be exactly the model's, by name and shape.
-        guard Set(tensors.keys) == Set(run.expectedShapes.keys) else {
-            throw Message.Invalid(description: "RESULT tensors do not match the model (\(tensors.count) given, \(run.expectedShapes.count) expected)")
+        // Checked without copying the data: header, byte ranges, checksum, and exactly the
+        // model's tensors by name, dtype and shape.
+        let file = try SafeTensors.decode(tensorBytes, path: "result of \(jobID)", materialize: false)
+        guard Set(file.entries.keys) == Set(run.expectedShapes.keys) else {
+            throw Message.Invalid(description: "RESULT tensors do not match the model (\(file.entries.count) given, \(run.expectedShapes.count) expected)")
         }
-        for (name, t) in tensors where run.expectedShapes[name] != t.shape {
-            throw Message.Invalid(description: "RESULT tensor \(name) has shape \(t.shape), the model needs \(run.expectedShapes[name]!)")
+        for (name, e) in file.entries where e.dtype != .f32 || run.expectedShapes[name] != e.shape {
+            throw Message.Invalid(description: "RESULT tensor \(name) is \(e.dtype.rawValue) \(e.shape), the model needs F32 \(run.expectedShapes[name]!)")
         }
         let history = try m.decodeField("history", as: [EpochStats].self)
         var misses: [Bool]? = nil
         if m.payloads.count > 1 { misses = m.payloads[1].map { $0 != 0 } }
         let seconds = (try? m.decodeField("seconds", as: Double.self)) ?? 0
         var state = run.state
-        let outcome = state.apply(MemberResult(member: member, tensors: tensors, history: history, trainingMisses: misses, seconds: seconds))
+        let outcome = state.apply(MemberResult(member: member, tensors: [:], history: history, trainingMisses: misses, seconds: seconds))
         switch outcome {
         case .duplicate:
             send(from, Message(.ack, ["job_id": .string(jobID), "duplicate": .bool(true)]))

@@ -138,7 +138,10 @@ public struct SafeTensors: Sendable {
         return try decode([UInt8](data), path: path)
     }
 
-    public static func decode(_ bytes: [UInt8], path: String = "<memory>") throws -> SafeTensors {
+    /// Parses and checks a file (header, byte ranges, checksum). With `materialize` false
+    /// the entries keep their dtype and shape but no bytes: enough to validate a file
+    /// without copying its data.
+    public static func decode(_ bytes: [UInt8], path: String = "<memory>", materialize: Bool = true) throws -> SafeTensors {
         func fail(_ p: String) -> FormatError { FormatError(path: path, problem: p) }
         guard bytes.count >= 8 else { throw fail("too short to be a safetensors file (\(bytes.count) bytes)") }
         var n: UInt64 = 0
@@ -151,7 +154,7 @@ public struct SafeTensors: Sendable {
               let header = object as? [String: Any] else {
             throw fail("header is not a JSON object (not a safetensors file, or corrupted)")
         }
-        let dataSection = Array(bytes[headerEnd...])
+        let dataCount = bytes.count - headerEnd
         var result = SafeTensors()
         if let meta = header["__metadata__"] {
             guard let m = meta as? [String: String] else { throw fail("__metadata__ must map strings to strings") }
@@ -168,16 +171,17 @@ public struct SafeTensors: Sendable {
                 throw fail("tensor '\(name)' has unsupported dtype \(dtypeName)")
             }
             let (begin, end) = (offsets[0], offsets[1])
-            guard shape.allSatisfy({ $0 >= 0 }), begin >= 0, end >= begin, end <= dataSection.count else {
-                throw fail("tensor '\(name)' byte range \(begin)..<\(end) lies outside the \(dataSection.count)-byte data section (truncated file?)")
+            guard shape.allSatisfy({ $0 >= 0 }), begin >= 0, end >= begin, end <= dataCount else {
+                throw fail("tensor '\(name)' byte range \(begin)..<\(end) lies outside the \(dataCount)-byte data section (truncated file?)")
             }
             guard end - begin == shape.reduce(1, *) * dtype.size else {
                 throw fail("tensor '\(name)' has \(end - begin) bytes but shape \(shape) of \(dtypeName) needs \(shape.reduce(1, *) * dtype.size)")
             }
-            result.entries[name] = Entry(dtype: dtype, shape: shape, bytes: Array(dataSection[begin..<end]))
+            result.entries[name] = Entry(dtype: dtype, shape: shape,
+                                         bytes: materialize ? Array(bytes[(headerEnd + begin)..<(headerEnd + end)]) : [])
         }
         if let expected = result.metadata[checksumKey] {
-            let actual = checksum(dataSection)
+            let actual = checksum(bytes[headerEnd...])
             guard actual == expected else {
                 throw fail("checksum mismatch (stored \(expected), computed \(actual)): the file is corrupted")
             }
@@ -187,9 +191,14 @@ public struct SafeTensors: Sendable {
     }
 
     /// FNV-1a 64 over the bytes, as 16 hex digits.
-    public static func checksum(_ bytes: [UInt8]) -> String {
+    public static func checksum<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let fold: (UnsafeBufferPointer<UInt8>) -> Void = { buffer in
+            for b in buffer { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        }
+        if bytes.withContiguousStorageIfAvailable(fold) == nil {
+            for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        }
         let hex = String(h, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }

@@ -55,7 +55,8 @@ struct BenchCluster: ParsableCommand {
                 print("scaling ratio (1 worker / 2 workers wall time): \(Console.fixed(rep.scalingRatio!, 2))x")
             }
             for n in simulated.split(separator: ",").compactMap({ Int($0) }) where n > 0 {
-                let r = try simulatedRun(exe: exe, dir: work + "/sim-\(n)", workers: n, jobs: simulatedJobs)
+                // At least two jobs per worker, so every worker's result-to-next-job time is seen.
+                let r = try simulatedRun(exe: exe, dir: work + "/sim-\(n)", workers: n, jobs: max(simulatedJobs, 2 * n))
                 rep.simulated.append(r)
                 print("simulated: \(n) workers, \(r.jobs) jobs in \(Console.fixed(r.seconds, 2)) s (\(Int(r.jobsPerSecond)) jobs/s), coordinator CPU \(Console.fixed(r.coordinatorCPUPercent, 1))%, dispatch latency median \(Console.fixed(r.dispatchMedianMs ?? .nan, 2)) ms, p99 \(Console.fixed(r.dispatchP99Ms ?? .nan, 2)) ms")
             }
