@@ -51,6 +51,8 @@ public final class Coordinator {
         var expectedShapes: [String: [Int]] = [:]
         var attempts: [Int: Int] = [:]
         var finishedArtifact: String?
+        /// Member writes queued on the journal thread and not yet durable.
+        var pendingWrites = 0
         var failure: String?
         init(id: String, spec: TrainingSpec, output: String?, state: EnsembleState) {
             self.id = id
@@ -100,6 +102,10 @@ public final class Coordinator {
     var workers: [[UInt8]: WorkerInfo] = [:]
     var assignments: [JobKey: Assignment] = [:]
     let datasets = DatasetServer()
+    /// Every journal write runs on this serial queue, in order, so slow fsyncs of large
+    /// member files do not hold up dispatching; ACKs are sent once a write is durable.
+    let writer = DispatchQueue(label: "benn.coordinator.journal")
+    let durable = LockedQueue<(peer: [UInt8], jobID: String, spec: String, note: String, error: String?)>()
     var lastHeartbeat = 0.0
     var jobCounter = 0
     /// Seconds from a worker's result arriving to its next job leaving (including the
@@ -169,10 +175,16 @@ public final class Coordinator {
                 if run.state.isComplete { try finish(run) }
             } catch {
                 run.failure = "cannot resume: \(error)"
-                try? journal.append(.failed(id: run.id, reason: run.failure!))
+                try? record(.failed(id: run.id, reason: run.failure!))
                 log("spec \(run.id) failed: \(run.failure!)")
             }
         }
+    }
+
+    /// Appends a journal entry after every queued write (keeps the journal in order).
+    func record(_ entry: Journal.Entry) throws {
+        let journal = self.journal
+        try writer.sync { try journal.append(entry) }
     }
 
     /// Loads a spec's data, registers its files for workers and sets up its state.
@@ -204,7 +216,7 @@ public final class Coordinator {
         let id = "s\(specs.count + 1)-\(digest.prefix(8))"
         let run = SpecRun(id: id, spec: s, output: output, state: EnsembleState(spec: s, trainingCount: 0, classes: 0))
         try prepare(run)
-        try journal.append(.spec(id: id, spec: s, output: output, submitted: ISO8601DateFormatter().string(from: Date())))
+        try record(.spec(id: id, spec: s, output: output, submitted: ISO8601DateFormatter().string(from: Date())))
         specs.append(run)
         log("accepted spec \(id): \(s.ensemble.strategy.rawValue) of \(s.ensemble.members) \(s.model) members, \(s.train.epochs) epochs each")
         return id
@@ -226,6 +238,7 @@ public final class Coordinator {
                         budget -= 1
                     }
                 }
+                drainDurable()
                 tick()
             } catch {
                 log("socket error: \(error)")
@@ -401,21 +414,53 @@ public final class Coordinator {
             return
         case .accepted:
             let name = journal.memberFile(spec: specID, member: member)
-            // The payload already is the safetensors file (checked above): store it as is.
-            try Journal.writeDurably(tensorBytes, to: config.stateDirectory + "/" + name)
-            try journal.append(.member(id: specID, member: member, file: name, state: state))
             run.state = state
             run.memberFiles[member] = name
-            log("member \(member) of \(specID) done by \(workers[from]?.name ?? "a worker") (\(run.state.members.count)/\(run.spec.ensemble.members))")
+            persist(.member(id: specID, member: member, file: name, state: state), file: tensorBytes, as: name,
+                    ack: (from, jobID, specID), run: run,
+                    note: "member \(member) of \(specID) stored, trained by \(workers[from]?.name ?? "a worker") (\(run.state.members.count)/\(run.spec.ensemble.members))")
         case let .rejected(reason):
-            try journal.append(.member(id: specID, member: member, file: nil, state: state))
             run.state = state
-            log("member \(member) of \(specID) not kept: \(reason)")
+            persist(.member(id: specID, member: member, file: nil, state: state), file: nil, as: nil, ack: (from, jobID, specID), run: run,
+                    note: "member \(member) of \(specID) not kept: \(reason)")
         }
         for e in state.events.suffix(1) where e.hasPrefix("boosting") { log(e) }
-        send(from, Message(.ack, ["job_id": .string(jobID), "duplicate": .bool(false)]))
-        if run.state.isComplete { try finish(run) }
         dispatchWaiting(resultArrived: arrived)
+    }
+
+    /// Queues a member's file and journal entry on the writer; the ACK goes out (and a
+    /// complete spec is aggregated) once both are on disk.
+    func persist(_ entry: Journal.Entry, file: [UInt8]?, as name: String?, ack: ([UInt8], String, String), run: SpecRun, note: String) {
+        run.pendingWrites += 1
+        let box = UnsafeSendableBox((journal, file, name.map { config.stateDirectory + "/" + $0 }, entry, durable))
+        writer.async {
+            let (journal, bytes, path, entry, durable) = box.value
+            do {
+                if let bytes, let path { try Journal.writeDurably(bytes, to: path) }
+                try journal.append(entry)
+                durable.post((ack.0, ack.1, ack.2, note, nil))
+            } catch {
+                durable.post((ack.0, ack.1, ack.2, note, "\(error)"))
+            }
+        }
+    }
+
+    /// Sends the ACKs of writes that became durable and aggregates specs now complete.
+    func drainDurable() {
+        for done in durable.take() {
+            guard let run = specs.first(where: { $0.id == done.spec }) else { continue }
+            run.pendingWrites -= 1
+            if let error = done.error {
+                run.failure = "cannot write the journal: \(error)"
+                log("spec \(run.id) failed: \(run.failure!)")
+                continue
+            }
+            log(done.note)
+            send(done.peer, Message(.ack, ["job_id": .string(done.jobID), "duplicate": .bool(false)]))
+            if run.pendingWrites == 0 && run.state.isComplete && !run.isDone {
+                do { try finish(run) } catch { log("spec \(run.id): cannot write the artifact: \(error)") }
+            }
+        }
     }
 
     func failed(_ from: [UInt8], _ m: Message) throws {
@@ -428,7 +473,7 @@ public final class Coordinator {
         let n = run.attempts[member]!
         if n >= config.maxAttempts {
             run.failure = "member \(member) failed \(n) times; last error from \(workers[from]?.name ?? "a worker"): \(reason)"
-            try journal.append(.failed(id: specID, reason: run.failure!))
+            try record(.failed(id: specID, reason: run.failure!))
             log("spec \(specID) failed: \(run.failure!)")
         } else {
             log("member \(member) of \(specID) failed on \(workers[from]?.name ?? "a worker") (attempt \(n) of \(config.maxAttempts)): \(reason)")
@@ -466,7 +511,7 @@ public final class Coordinator {
         guard run.finishedArtifact == nil, let data = run.data, let model = run.model else { return }
         guard !run.state.members.isEmpty else {
             run.failure = run.state.stopReason ?? "no member was kept"
-            try journal.append(.failed(id: run.id, reason: run.failure!))
+            try record(.failed(id: run.id, reason: run.failure!))
             log("spec \(run.id) failed: \(run.failure!)")
             return
         }
@@ -483,7 +528,7 @@ public final class Coordinator {
                                         bestPrefix: best, environment: Coordinator.environment)
         let path = run.output ?? "\(config.stateDirectory)/artifacts/\(run.id).benn"
         try artifact.write(to: path)
-        try journal.append(.finished(id: run.id, artifact: path))
+        try record(.finished(id: run.id, artifact: path))
         run.finishedArtifact = path
         log("spec \(run.id) finished: artifact \(path)")
     }
@@ -561,4 +606,12 @@ public final class Coordinator {
     }
 
     func hex(_ bytes: [UInt8]) -> String { bytes.prefix(8).map { String($0, radix: 16) }.joined() }
+}
+
+/// A thread-safe FIFO between the journal writer and the event loop.
+final class LockedQueue<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [T] = []
+    func post(_ item: T) { lock.lock(); items.append(item); lock.unlock() }
+    func take() -> [T] { lock.lock(); defer { lock.unlock() }; let i = items; items = []; return i }
 }

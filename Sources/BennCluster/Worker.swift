@@ -124,13 +124,16 @@ public final class Worker {
                 handle(frames)
             }
             for m in outbox.take() {
+                send(m)
                 if m.type == .result || m.type == .failed {
                     trainingThread = nil
                     pending = nil
-                    phase = .reporting
-                    unacknowledged = m
+                    // Ask for the next job at once; the result is kept (and sent again
+                    // after a reconnect) until the coordinator ACKs it as durable.
+                    unacknowledged = m.type == .result ? m : nil
+                    phase = .idle
+                    send(Message(.ready))
                 }
-                send(m)
             }
             if now - lastSent >= heartbeat { send(Message(.heartbeat, ["role": .string("worker")])) }
             if now - lastHeard > heartbeat * Double(config.liveness) {
@@ -157,18 +160,15 @@ public final class Worker {
         }
         switch m.type {
         case .welcome:
-            if let r = unacknowledged {
-                send(r)  // the coordinator may have restarted before storing it
-            } else if trainingThread == nil && phase != .fetching {
+            if let r = unacknowledged { send(r) }  // the coordinator may have restarted before storing it
+            if trainingThread == nil && pending == nil {
                 phase = .idle
                 send(Message(.ready))
             }
         case .heartbeat:
             break
         case .ack:
-            unacknowledged = nil
-            phase = .idle
-            send(Message(.ready))
+            if m.optionalString("job_id") == unacknowledged?.optionalString("job_id") { unacknowledged = nil }
         case .job:
             do { try startJob(m) } catch {
                 log("cannot take job: \(error)")
