@@ -3,19 +3,32 @@
 // its own target attribute, and callers choose a path with benn_path_supported().
 #include "benn_kernels.h"
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#define BENN_X86 1
 #include <immintrin.h>
+#else
+#define BENN_X86 0
+#endif
 
 // Scaled outputs must round identically on every path: no implicit FMA contraction.
 #pragma STDC FP_CONTRACT OFF
 
+#if BENN_X86
 #define T512 __attribute__((target("avx512f,avx512vpopcntdq,avx512bw")))
 #define T256 __attribute__((target("avx2,popcnt")))
 #define TPOP __attribute__((target("popcnt")))
+#else
+// Elsewhere only the portable scalar path is built (the compiler's own popcount).
+#define TPOP
+#endif
 #define AINLINE static inline __attribute__((always_inline))
 
 static inline long lmin(long a, long b) { return a < b ? a : b; }
 
 int benn_path_supported(int path) {
+#if !BENN_X86
+    return path == BENN_PATH_SCALAR;
+#else
     __builtin_cpu_init();
     switch (path) {
     case BENN_PATH_SCALAR: return 1;
@@ -26,14 +39,19 @@ int benn_path_supported(int path) {
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("popcnt");
     default: return 0;
     }
+#endif
 }
 
 static int has_popcnt(void) {
     static int cached = -1;
     int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (v < 0) {
+#if BENN_X86
         __builtin_cpu_init();
         v = __builtin_cpu_supports("popcnt") ? 1 : 0;
+#else
+        v = 1;
+#endif
         __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
     }
     return v;
@@ -147,6 +165,7 @@ DEFINE_SCALAR_GEMM(gemm_scalar_portable, )
 // AVX2 path: panel layout, 4 rows x 16 columns per micro-kernel, nibble-LUT popcount with
 // byte accumulators flushed to 32-bit lanes every 31 steps.
 
+#if BENN_X86
 T256 AINLINE void k256(const int MR, const uint32_t *const *ar, const uint32_t *panel, long H,
                        int s, int32_t cnt[4][64]) {
     const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
@@ -345,6 +364,8 @@ T512 static void gemm_avx512(const uint64_t *a, long lda, const uint64_t *panels
     }
 }
 
+#endif  // BENN_X86
+
 void benn_gemm_tile(int path, const uint64_t *a, long lda,
                     const uint64_t *b, long ldb, const uint64_t *panels,
                     long n, long words, long i0, long i1, long j0, long j1,
@@ -352,8 +373,10 @@ void benn_gemm_tile(int path, const uint64_t *a, long lda,
     (void)n;
     if (i0 >= i1 || j0 >= j1) return;
     switch (path) {
+#if BENN_X86
     case BENN_PATH_AVX512: gemm_avx512(a, lda, panels, words, i0, i1, j0, j1, o); break;
     case BENN_PATH_AVX2: gemm_avx2(a, lda, panels, words, i0, i1, j0, j1, o); break;
+#endif
     default:
         if (has_popcnt()) gemm_scalar_popcnt(a, lda, b, ldb, words, i0, i1, j0, j1, o);
         else gemm_scalar_portable(a, lda, b, ldb, words, i0, i1, j0, j1, o);
@@ -378,6 +401,7 @@ static void pack_scalar(const float *src, long rows, long cols, long ss, uint64_
     }
 }
 
+#if BENN_X86
 T256 static void pack_avx2(const float *src, long rows, long cols, long ss, uint64_t *dst, long ds) {
     long nw = (cols + 63) / 64;
     const __m256 z = _mm256_setzero_ps();
@@ -425,12 +449,16 @@ T512 static void pack_avx512(const float *src, long rows, long cols, long ss, ui
     }
 }
 
+#endif  // BENN_X86
+
 void benn_pack_f32(int path, const float *src, long rows, long cols, long src_stride,
                    uint64_t *dst, long dst_stride) {
     if (rows <= 0 || cols <= 0) return;
     switch (path) {
+#if BENN_X86
     case BENN_PATH_AVX512: pack_avx512(src, rows, cols, src_stride, dst, dst_stride); break;
     case BENN_PATH_AVX2: pack_avx2(src, rows, cols, src_stride, dst, dst_stride); break;
+#endif
     default: pack_scalar(src, rows, cols, src_stride, dst, dst_stride); break;
     }
 }
