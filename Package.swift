@@ -51,6 +51,6 @@ let package = Package(
         .testTarget(name: "BennTransportTests", dependencies: ["BennTransport"]),
         .testTarget(name: "BennClusterTests", dependencies: ["BennCluster"]),
         // Runs the built `benn` executable as a subprocess.
-        .testTarget(name: "BennCLITests", dependencies: ["benn", "BennCluster", "BennTransport"]),
+        .testTarget(name: "BennCLITests", dependencies: ["benn", "BennCluster", "BennTransport", "BennEnsemble"]),
     ]
 )

@@ -1,11 +1,12 @@
 import XCTest
 import BennCluster
+import BennEnsemble
 import BennTransport
 import Foundation
 
-/// Real processes on loopback: a coordinator, workers and clients started from the built
-/// `benn` executable, with faults injected by SIGKILL and hostile frames.
-final class ClusterTests: XCTestCase {
+/// Helpers for tests with real processes on loopback: a coordinator, workers and clients
+/// started from the built `benn` executable.
+class ClusterTestCase: XCTestCase {
     var directory: String!
     var processes: [Process] = []
 
@@ -136,8 +137,10 @@ final class ClusterTests: XCTestCase {
         return "inprocess.benn"
     }
 
-    // MARK: Tests
+}
 
+/// Faults injected by SIGKILL and hostile frames; equality with in-process training.
+final class ClusterTests: ClusterTestCase {
     func testClusterEnsemblesEqualInProcessOnes() throws {
         for strategy in ["bagging", "boosting"] {
             let spec = try writeSpec(strategy)
@@ -272,5 +275,76 @@ struct SafeTensorsLite {
         var h = header
         h["__metadata__"] = metadata
         return Array(try! JSONSerialization.data(withJSONObject: h, options: [.sortedKeys])) + data
+    }
+}
+
+/// A protocol-level peer in the test: speaks BENN/1 over a real DEALER socket, so the
+/// coordinator's handling of failures and deadlines can be driven exactly.
+final class ScriptedWorkerTests: ClusterTestCase {
+    func connect(_ endpoint: String, name: String) throws -> (ZMQContext, ZMQSocket) {
+        let context = try ZMQContext()
+        let socket = try ZMQSocket(context: context, type: .dealer)
+        try socket.setLinger(milliseconds: 0)
+        try socket.connect(endpoint)
+        _ = try socket.send(Message(.hello, ["name": .string(name), "host": .string("test")]).frames())
+        return (context, socket)
+    }
+
+    /// Waits for a message of `type`, answering heartbeats on the way.
+    func expect(_ type: MessageType, on socket: ZMQSocket, timeout: Double = 20) throws -> Message {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            guard let frames = try socket.receive(timeoutMilliseconds: 100) else { continue }
+            let m = try Message.decode(frames)
+            if m.type == .heartbeat {
+                _ = try socket.send(Message(.heartbeat, ["role": .string("worker")]).frames())
+                continue
+            }
+            if m.type == type { return m }
+        }
+        throw XCTSkip("no \(type.rawValue) within \(timeout) s")
+    }
+
+    func testFailingJobIsRetriedThenTheSpecFailsWithTheWorkersError() throws {
+        let endpoint = try startCoordinator(extra: ["--max-attempts", "2"])
+        let (context, socket) = try connect(endpoint, name: "flaky")
+        defer { socket.close(); context.shutdown() }
+        _ = try expect(.welcome, on: socket)
+        let spec = try writeSpec("single", members: 1, epochs: 1)
+        _ = try run(["submit", spec, "--coordinator", endpoint])
+        for attempt in 1...2 {
+            _ = try socket.send(Message(.ready).frames())
+            let job = try expect(.job, on: socket)
+            XCTAssertEqual(try job.decodeField("job", as: MemberJob.self).member, 0, "attempt \(attempt)")
+            _ = try socket.send(Message(.failed, ["job_id": .string(try job.string("job_id")), "spec_id": .string(try job.string("spec_id")),
+                                                  "member": .integer(0), "error": .string("disk full on flaky")]).frames())
+        }
+        Thread.sleep(forTimeInterval: 0.5)
+        let status = try run(["status", "--coordinator", endpoint])
+        XCTAssertTrue(status.output.contains("failed"), status.output)
+        XCTAssertTrue(status.output.contains("disk full on flaky"), "the worker's error is reported:\n\(status.output)")
+    }
+
+    func testJobPastItsDeadlineIsDispatchedAgain() throws {
+        let endpoint = try startCoordinator(extra: ["--job-timeout", "1"])
+        let (c1, slow) = try connect(endpoint, name: "slow")
+        defer { slow.close(); c1.shutdown() }
+        _ = try expect(.welcome, on: slow)
+        let spec = try writeSpec("single", members: 1, epochs: 1)
+        _ = try run(["submit", spec, "--coordinator", endpoint])
+        _ = try slow.send(Message(.ready).frames())
+        let first = try expect(.job, on: slow)
+        // The slow worker keeps heartbeating but never finishes; a real worker joins.
+        _ = try startWorker(endpoint, name: "rescuer")
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && !read("coordinator.log").contains("finished: artifact") {
+            if let frames = try slow.receive(timeoutMilliseconds: 100), (try? Message.decode(frames))?.type == .heartbeat {
+                _ = try slow.send(Message(.heartbeat, ["role": .string("worker")]).frames())
+            }
+        }
+        let log = read("coordinator.log")
+        XCTAssertTrue(log.contains("\(try first.string("job_id")) back in the queue: ran past the 1 s deadline"), log)
+        XCTAssertTrue(log.contains("finished: artifact"), log)
+        XCTAssertTrue(log.contains("trained by rescuer"), log)
     }
 }
