@@ -97,7 +97,7 @@ struct Inspect: ParsableCommand {
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Classify images with an ensemble artifact.")
     @Argument(help: "An ensemble artifact (.benn).") var artifact: String
-    @Argument(help: "An IDX image file (gzip or raw), e.g. t10k-images-idx3-ubyte.gz.") var input: String
+    @Argument(help: "An IDX image file (gzip or raw), e.g. t10k-images-idx3-ubyte.gz, or PNG images of the model's size.") var inputs: [String]
     @Option(help: "Classify only the first N images.") var limit: Int?
     @Flag(help: "Also print each member's prediction.") var members = false
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
@@ -107,14 +107,33 @@ struct Predict: ParsableCommand {
             _ = try Runtime.configure(threads: threads)
             let a = try EnsembleArtifact.read(from: artifact)
             let m = a.manifest
-            let file = try IDXFile(path: input, expecting: .images)
-            guard file.dims.count == 3, [file.dims[1], file.dims[2], 1] == m.input.shape else {
-                throw ValidationError("\(input): images are \(file.dims.dropFirst().map(String.init).joined(separator: "x")), the model takes \(m.input.shape[0])x\(m.input.shape[1])")
-            }
-            let count = min(file.dims[0], limit ?? Int.max)
+            let (height, width) = (m.input.shape[0], m.input.shape[1])
             let pixels = m.input.shape.reduce(1, *)
+            guard let first = inputs.first else { throw ValidationError("give an IDX image file or PNG images") }
+            var bytes: [UInt8] = []
+            var names: [String] = []
+            if first.lowercased().hasSuffix(".png") {
+                for path in inputs {
+                    let png = try PNGImage.load(path: path)
+                    guard png.width == width, png.height == height else {
+                        throw ValidationError("\(path): image is \(png.width)x\(png.height), the model takes \(width)x\(height) grey images")
+                    }
+                    bytes += png.pixels
+                    names.append(path)
+                }
+            } else {
+                guard inputs.count == 1 else { throw ValidationError("give one IDX file, or PNG files") }
+                let file = try IDXFile(path: first, expecting: .images)
+                guard file.dims.count == 3, file.dims[1] == height, file.dims[2] == width else {
+                    throw ValidationError("\(first): images are \(file.dims.dropFirst().map(String.init).joined(separator: "x")), the model takes \(height)x\(width)")
+                }
+                let n = min(file.dims[0], limit ?? Int.max)
+                bytes = Array(file.bytes[0..<(n * pixels)])
+                names = (0..<n).map(String.init)
+            }
+            let count = min(names.count, limit ?? Int.max)
             var x = Tensor(shape: [count] + m.input.shape)
-            for i in 0..<(count * pixels) { x[i] = Float(Double(file.bytes[i]) * m.input.scale + m.input.offset) }
+            for i in 0..<(count * pixels) { x[i] = Float(Double(bytes[i]) * m.input.scale + m.input.offset) }
             let nets = Array(try a.networks().prefix(m.bestPrefix))
             let inference = try EnsembleInference(networks: nets, weights: Array(a.weights.prefix(m.bestPrefix)), rule: m.aggregation)
             let outputs = inference.memberOutputs(x)
@@ -126,7 +145,7 @@ struct Predict: ParsableCommand {
                 let row = Array(scores[(i * classes)..<((i + 1) * classes)])
                 let best = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }!
                 let p = probabilities[i * classes + best] / total
-                var line = "\(i)\t\(m.classNames[best])\t\(Console.fixed(p, 4))"
+                var line = "\(names[i])\t\(m.classNames[best])\t\(Console.fixed(p, 4))"
                 if members {
                     line += "\t" + outputs.map { out in
                         let r = Array(out[(i * classes)..<((i + 1) * classes)])
