@@ -75,7 +75,6 @@ public final class Coordinator {
         var versions: [String: String]
         var lastSeen: Double
         var job: JobKey?
-        var busy = false
         var progress: String = ""
         var waitingForWork = false
         /// When this worker's last result arrived, until its next job leaves.
@@ -327,7 +326,6 @@ public final class Coordinator {
             return
         }
         if let job = w.job { requeue(job, reason: "worker \(w.name) asked for new work") }
-        w.busy = false
         w.waitingForWork = true
         w.progress = "idle"
         dispatch(to: w, resultArrived: nil)
@@ -355,7 +353,6 @@ public final class Coordinator {
             send(w.routingID, Message(.job, header, payloads: payloads))
             assignments[key] = Assignment(worker: w.routingID, jobID: jobID, started: Coordinator.now())
             w.job = key
-            w.busy = true
             w.waitingForWork = false
             w.progress = "starting"
             if let t = w.resultArrivedAt ?? resultArrived {
@@ -467,7 +464,7 @@ public final class Coordinator {
         let specID = try m.string("spec_id"), member = try m.int("member"), reason = try m.string("error")
         let key = JobKey(spec: specID, member: member)
         guard let run = specs.first(where: { $0.id == specID }) else { return }
-        if let w = workers[from] { w.job = nil; w.busy = false }
+        workers[from]?.job = nil
         assignments[key] = nil
         run.attempts[member, default: 0] += 1
         let n = run.attempts[member]!

@@ -28,14 +28,6 @@ public struct WorkerConfig: Sendable {
     }
 }
 
-/// Messages from the training thread to the socket thread.
-final class Outbox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var messages: [Message] = []
-    func post(_ m: Message) { lock.lock(); messages.append(m); lock.unlock() }
-    func take() -> [Message] { lock.lock(); defer { lock.unlock() }; let m = messages; messages = []; return m }
-}
-
 /// A worker: joins a coordinator, asks for work, fetches datasets by hash, trains member
 /// jobs on a training thread while the socket thread keeps heartbeats and progress going,
 /// and returns results until it is stopped. Reconnects with backoff when the coordinator
@@ -46,7 +38,8 @@ public final class Worker {
     let context: ZMQContext
     var socket: ZMQSocket?
     let cache: DatasetCache
-    let outbox = Outbox()
+    /// Messages from the training thread to the socket thread.
+    let outbox = LockedQueue<Message>()
 
     enum Phase { case joining, idle, fetching, training, reporting }
     var phase = Phase.joining

@@ -116,8 +116,7 @@ public final class Trainer {
             var lossSum = 0.0, correct = 0, seen = 0
             for b in 0..<batches.count {
                 let n = batches.sampleCount(ofBatch: b)
-                let indices = batches.fill(batch: b, inputs: &inputs, labels: &labels)
-                _ = indices
+                batches.fill(batch: b, inputs: &inputs, labels: &labels)
                 let x = Tensor(shape: [n] + shape, storage: Array(inputs[0..<(n * pixels)]))
                 let y = Array(labels[0..<n])
                 var weights: [Float]? = nil

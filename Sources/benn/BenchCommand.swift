@@ -87,10 +87,7 @@ struct BenchTraining: ParsableCommand {
                 print("\(row.model.padding(toLength: 6, withPad: " ", startingAt: 0)) \(String(row.epochs).leftPad(6))  \(Console.percent(row.testAccuracy).leftPad(13))  \(String(Int(row.medianSamplesPerSecond)).leftPad(16))  \(Console.fixed(ratio, 2).leftPad(12))x")
             }
             if let report {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(Report(rows: rows, threads: threads, versions: RuntimeInfo.versions))
-                    .write(to: URL(fileURLWithPath: report))
+                try writeJSONReport(Report(rows: rows, threads: threads, versions: RuntimeInfo.versions), to: report)
             }
         }
     }
@@ -134,9 +131,7 @@ struct BenchKernels: ParsableCommand {
                 print("\(r.path.padding(toLength: 7, withPad: " ", startingAt: 0)) \(String(r.threads).leftPad(7))  \("\(r.m) x \(r.n) x \(r.k)".padding(toLength: 20, withPad: " ", startingAt: 0))  \(Console.fixed(r.binaryGMACPerSecond, 1).leftPad(13))  \(Console.fixed(r.sgemmGMACPerSecond, 1).leftPad(12))  \(Console.fixed(r.ratio, 1).leftPad(5))x")
             }
             if let report {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(rows).write(to: URL(fileURLWithPath: report))
+                try writeJSONReport(rows, to: report)
             }
         }
     }
@@ -180,9 +175,7 @@ struct BenchInference: ParsableCommand {
                 print("\(x.model.padding(toLength: 6, withPad: " ", startingAt: 0)) \(String(x.folded).leftPad(6))  \(String(x.batch).leftPad(5))  \(String(x.threads).leftPad(7))  \(Console.fixed(x.secondsPerBatch * 1000, 3).leftPad(9))  \(String(Int(Double(x.batch) / x.secondsPerBatch)).leftPad(10))")
             }
             if let report {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(r).write(to: URL(fileURLWithPath: report))
+                try writeJSONReport(r, to: report)
             }
         }
     }

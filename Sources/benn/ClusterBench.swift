@@ -61,9 +61,7 @@ struct BenchCluster: ParsableCommand {
                 print("simulated: \(n) workers, \(r.jobs) jobs in \(Console.fixed(r.seconds, 2)) s (\(Int(r.jobsPerSecond)) jobs/s), coordinator CPU \(Console.fixed(r.coordinatorCPUPercent, 1))%, dispatch latency median \(Console.fixed(r.dispatchMedianMs ?? .nan, 2)) ms, p99 \(Console.fixed(r.dispatchP99Ms ?? .nan, 2)) ms")
             }
             if let report {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(rep).write(to: URL(fileURLWithPath: report))
+                try writeJSONReport(rep, to: report)
             }
         }
     }

@@ -1,9 +1,17 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 import BennTrain
 
 /// Output for people: progress bars on a terminal, plain log lines otherwise.
+/// Writes `value` as pretty, key-sorted JSON (the format of every `--report` file).
+func writeJSONReport<T: Encodable>(_ value: T, to path: String) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try encoder.encode(value).write(to: URL(fileURLWithPath: path))
+}
+
 enum Console {
     static let isTerminal = isatty(2) != 0
 
@@ -50,7 +58,6 @@ enum Console {
 
     /// A progress printer for training events.
     final class TrainingProgress {
-        private var lastLine = 0.0
         private var lastBatchLogged = 0
 
         func handle(_ event: ProgressEvent) {

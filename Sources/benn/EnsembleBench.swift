@@ -108,11 +108,8 @@ struct BenchEnsemble: ParsableCommand {
             }
             print("\(floatSpec.model.padding(toLength: 10, withPad: " ", startingAt: 0)) \(Console.percent(Float(floatAccuracy)).leftPad(8))" + String(repeating: " ", count: 8 * (members - 1)) + String(floatBytes).leftPad(17) + String(Int(floatRate)).leftPad(11))
             if let report {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(Report(model: model, epochsPerMember: epochs, rows: rows, floatModel: floatSpec.model, floatAccuracy: floatAccuracy,
-                                          floatCheckpointBytes: floatBytes, floatImagesPerSecond: floatRate, threads: threads))
-                    .write(to: URL(fileURLWithPath: report))
+                try writeJSONReport(Report(model: model, epochsPerMember: epochs, rows: rows, floatModel: floatSpec.model, floatAccuracy: floatAccuracy,
+                                          floatCheckpointBytes: floatBytes, floatImagesPerSecond: floatRate, threads: threads), to: report)
             }
         }
     }

@@ -51,9 +51,7 @@ struct EnsembleReport: Codable {
     var wallSeconds: Double?
 
     func write(to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: URL(fileURLWithPath: path))
+        try writeJSONReport(self, to: path)
     }
 
     static func printEvaluation(_ eval: EnsembleEvaluation, bestPrefix: Int) {
