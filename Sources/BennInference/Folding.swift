@@ -29,6 +29,37 @@ public enum InferenceFolding {
         return product + shift < 0
     }
 
+    /// The training path's bit for a method's chain: the exact product times the weight
+    /// scale `alpha` (if any), the batch-norm affine, plus the activation's constant shift
+    /// (if any), then sign; each operation rounded separately, in that order.
+    @inline(__always)
+    public static func floatSignBit(x: Int, k: Int, alpha: Float?, scale: Float, shift: Float, signShift: Float?) -> Bool {
+        var z = Float(k - 2 * x)
+        if let alpha { z *= alpha }
+        var y = z * scale + shift
+        if let signShift { y += signShift }
+        return y < 0
+    }
+
+    /// ``threshold(scale:shift:k:)`` for a method's chain (see
+    /// ``floatSignBit(x:k:alpha:scale:shift:signShift:)``). With `alpha >= 0` the predicate
+    /// stays monotone in the popcount, so the same boundary search applies.
+    public static func threshold(alpha: Float?, scale: Float, shift: Float, signShift: Float?, k: Int) -> (threshold: Int32, flip: UInt8) {
+        if alpha == nil && signShift == nil { return threshold(scale: scale, shift: shift, k: k) }
+        let a = Double(alpha ?? 1)
+        let (t0, flip) = BinaryKernels.foldThreshold(scale: a * Double(scale), bias: Double(shift) + Double(signShift ?? 0), k: k)
+        func neg(_ x: Int) -> Bool { floatSignBit(x: x, k: k, alpha: alpha, scale: scale, shift: shift, signShift: signShift) }
+        var t = Int(t0)
+        if flip == 0 {
+            while t >= 0 && neg(t) { t -= 1 }
+            while t < k && !neg(t + 1) { t += 1 }
+        } else {
+            while t > 0 && !neg(t - 1) { t -= 1 }
+            while t <= k && neg(t) { t += 1 }
+        }
+        return (Int32(t), flip)
+    }
+
     /// The integer rule of `BinaryKernels.gemmThreshold` for one output channel that gives
     /// exactly the bit the Float training path gives (``floatSignBit(x:k:scale:shift:)``) for
     /// every XOR-popcount `x` in `0...k`.
@@ -57,11 +88,12 @@ public enum InferenceFolding {
 
     /// Per-channel thresholds and flips for a folded batch norm + sign after a binary layer
     /// with `k`-bit dot products.
-    static func thresholds(scale: [Float], shift: [Float], k: Int) -> (thresholds: [Int32], flips: [UInt8]) {
+    static func thresholds(alpha: [Float]? = nil, scale: [Float], shift: [Float], signShift: [Float]? = nil,
+                           k: Int) -> (thresholds: [Int32], flips: [UInt8]) {
         var t = [Int32](), f = [UInt8]()
         t.reserveCapacity(scale.count); f.reserveCapacity(scale.count)
         for j in 0..<scale.count {
-            let r = threshold(scale: scale[j], shift: shift[j], k: k)
+            let r = threshold(alpha: alpha?[j], scale: scale[j], shift: shift[j], signShift: signShift?[j], k: k)
             t.append(r.threshold); f.append(r.flip)
         }
         return (t, f)

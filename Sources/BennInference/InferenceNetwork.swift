@@ -64,11 +64,15 @@ public final class InferenceNetwork: @unchecked Sendable {
 
     /// Whether any step runs on packed bits.
     public var isFolded: Bool {
-        steps.contains { step in
-            if case .packed = step.input { return true }
-            if case .packed = step.output { return true }
-            return false
+        func folded(_ steps: [InferenceStep]) -> Bool {
+            steps.contains { step in
+                if let r = step as? ResidualStep { return folded(r.body) || folded(r.shortcut) }
+                if case .packed = step.input { return true }
+                if case .packed = step.output { return true }
+                return false
+            }
         }
+        return folded(steps)
     }
 
     /// Whether every step is safe to run on several batches at once (true for fully folded
@@ -164,19 +168,35 @@ public final class InferenceNetwork: @unchecked Sendable {
     }
 }
 
-/// Turns a `Sequential` into steps by walking its layers and matching foldable chains.
+/// Turns a list of layers into steps by walking them and matching foldable chains;
+/// residual blocks compile their body and shortcut recursively.
 private struct Compiler {
-    let model: Sequential
     let layers: [Layer]
+    let shapes: [[Int]]
+    let inputShape: [Int]
+
     init(_ model: Sequential) {
-        self.model = model
         layers = model.layers
+        shapes = model.shapes
+        inputShape = model.description.inputShape
+    }
+
+    init(layers: [Layer], shapes: [[Int]], inputShape: [Int]) {
+        self.layers = layers
+        self.shapes = shapes
+        self.inputShape = inputShape
     }
 
     typealias CompileError = InferenceNetwork.CompileError
 
-    /// The tail "[max pool] [batch norm] [flatten] sign" after layer `i`, if present.
-    func signTail(after i: Int, outChannels: Int, allowPool: Bool) -> (end: Int, pool: Int, bn: BatchNorm?, flatten: Bool)? {
+    /// What follows a layer up to and including a sign whose shift is a constant.
+    struct SignTail {
+        var end: Int, pool: Int, bn: BatchNorm?, flatten: Bool, signShift: [Float]?
+    }
+
+    /// The tail "[max pool] [batch norm] [flatten] sign" after layer `i`, if present and
+    /// foldable (the sign's shift, if any, does not depend on the input).
+    func signTail(after i: Int, outChannels: Int, allowPool: Bool) -> SignTail? {
         var j = i + 1
         var pool = 1
         if allowPool, j < layers.count, let p = layers[j] as? MaxPool2D { pool = p.size; j += 1 }
@@ -184,8 +204,10 @@ private struct Compiler {
         if j < layers.count, let b = layers[j] as? BatchNorm, b.channels == outChannels { bn = b; j += 1 }
         var flatten = false
         if j < layers.count, layers[j] is Flatten { flatten = true; j += 1 }
-        guard j < layers.count, layers[j] is SignActivation else { return nil }
-        return (j + 1, pool, bn, flatten)
+        guard j < layers.count, let sign = layers[j] as? SignActivation, sign.excitation == nil else { return nil }
+        // A per-channel shift must be per output channel (a flattened image has pixels x channels).
+        if let c = sign.constantShift, c.count != outChannels { return nil }
+        return SignTail(end: j + 1, pool: pool, bn: bn, flatten: flatten, signShift: sign.constantShift)
     }
 
     func affine(_ bn: BatchNorm?, channels: Int) -> (scale: [Float], shift: [Float]) {
@@ -199,7 +221,7 @@ private struct Compiler {
         return false
     }
 
-    /// Packs a binary layer's latent weights (bit 1 iff w < 0, i.e. sign(w) = -1) as rows of
+    /// Packs a binary layer's weight signs (bit 1 iff the binarized source is < 0) as rows of
     /// `pieces` segments of `channels` bits, each segment padded to whole words.
     func packWeights(_ w: Tensor, rows: Int, pieces: Int, channels: Int) -> PackedWeights {
         let wpp = BinaryKernels.words(forBits: channels)
@@ -210,9 +232,36 @@ private struct Compiler {
         return PackedWeights(packed, rows: rows, words: pieces * wpp, stride: pieces * wpp)
     }
 
-    func compile() throws -> [InferenceStep] {
+    /// A binary layer's packed-input step, with its output chain folded.
+    func binaryStep(_ i: Int, kind: BinaryStep.Kind, source: BinarizedWeights, outChannels: Int, k: Int,
+                    weights: PackedWeights, outShape: (h: Int, w: Int), allowPool: Bool, layout: Layout)
+        -> (step: BinaryStep, next: Int) {
+        if let tail = signTail(after: i, outChannels: outChannels, allowPool: allowPool) {
+            let (s, b) = affine(tail.bn, channels: outChannels)
+            let (t, f) = InferenceFolding.thresholds(alpha: source.scale, scale: s, shift: b, signShift: tail.signShift, k: k)
+            let out = Layout.packed(height: outShape.h / tail.pool, width: outShape.w / tail.pool, channels: outChannels,
+                                    flat: tail.flatten || outShape == (1, 1) && !allowPool)
+            let step = BinaryStep(kind: kind, weights: weights, outChannels: outChannels, k: k, pool: tail.pool,
+                                  mode: .bits(thresholds: t, flips: f, andMask: InferenceFolding.poolAndMasks(flips: f)),
+                                  input: layout, output: out)
+            return (step, tail.end)
+        }
+        var j = i + 1
+        var pool = 1
+        if allowPool, j < layers.count, let p = layers[j] as? MaxPool2D { pool = p.size; j += 1 }
+        var bn: BatchNorm?
+        if j < layers.count, let b = layers[j] as? BatchNorm, b.channels == outChannels { bn = b; j += 1 }
+        let (s, b) = bn.map { InferenceFolding.batchNormAffine($0) } ?? ([], [])
+        let out = Layout.float(shapes[j - 1])
+        let step = BinaryStep(kind: kind, weights: weights, outChannels: outChannels, k: k, pool: pool,
+                              mode: .float(alpha: source.scale, scale: bn == nil ? nil : s, shift: bn == nil ? nil : b),
+                              input: layout, output: out)
+        return (step, j)
+    }
+
+    func compile(expectingClasses classes: Int?) throws -> [InferenceStep] {
         var steps: [InferenceStep] = []
-        var layout = Layout.float(model.description.inputShape)
+        var layout = Layout.float(inputShape)
         var i = 0
         while i < layers.count {
             let layer = layers[i]
@@ -225,38 +274,57 @@ private struct Compiler {
                     i += 1
                     continue
                 }
-                if let d = layer as? Dense, let tail = signTail(after: i, outChannels: d.outputs, allowPool: false) {
-                    let (s, b) = affine(tail.bn, channels: d.outputs)
-                    let step = RealStemStep(kind: .dense(inputs: d.inputs), weights: d.forwardWeights().storage,
-                                            outChannels: d.outputs, pool: 1, scale: s, shift: b,
-                                            input: shape, flat: true)
-                    steps.append(step)
-                    layout = step.output
-                    i = tail.end
-                    continue
-                }
-                if let c = layer as? Conv2D, shape.count == 3,
-                   let tail = signTail(after: i, outChannels: c.outChannels, allowPool: true) {
-                    let g = ConvShape(height: shape[0], width: shape[1], channels: shape[2],
-                                      kernel: c.kernel, stride: c.stride, pad: c.pad)
-                    let (s, b) = affine(tail.bn, channels: c.outChannels)
-                    let step = RealStemStep(kind: .conv(g, padValue: c.padValue), weights: c.forwardWeights().storage,
-                                            outChannels: c.outChannels, pool: tail.pool, scale: s, shift: b,
-                                            input: shape, flat: tail.flatten)
-                    steps.append(step)
-                    layout = step.output
-                    i = tail.end
-                    continue
-                }
-                if layer is SignActivation, i + 1 < layers.count, isBinary(layers[i + 1]),
-                   shape.count == 3 || shape.count == 1 {
-                    let step = PackStep(shape: shape)
+                if let r = layer as? Residual {
+                    let step = try ResidualStep(r, input: shape, output: shapes[i])
                     steps.append(step)
                     layout = step.output
                     i += 1
                     continue
                 }
-                let out = model.shapes[i]
+                if let d = layer as? Dense, !d.binaryWeights || !d.binaryInput {
+                    let tail = signTail(after: i, outChannels: d.outputs, allowPool: false)
+                    var bn: BatchNorm? = tail?.bn
+                    var end = tail?.end ?? i + 1
+                    if tail == nil, end < layers.count, let b = layers[end] as? BatchNorm, b.channels == d.outputs { bn = b; end += 1 }
+                    let affine = bn.map { InferenceFolding.batchNormAffine($0) }
+                    let step = RealStemStep(kind: .dense(inputs: d.inputs), weights: d.forwardWeights().storage,
+                                            outChannels: d.outputs, pool: 1, scale: affine?.scale, shift: affine?.shift,
+                                            signShift: tail?.signShift, packs: tail != nil, input: shape, flat: true)
+                    steps.append(step)
+                    layout = step.output
+                    i = end
+                    continue
+                }
+                if let c = layer as? Conv2D, shape.count == 3, !c.binaryWeights || !c.binaryInput {
+                    let g = ConvShape(height: shape[0], width: shape[1], channels: shape[2],
+                                      kernel: c.kernel, stride: c.stride, pad: c.pad)
+                    let tail = signTail(after: i, outChannels: c.outChannels, allowPool: true)
+                    var pool = tail?.pool ?? 1
+                    var bn: BatchNorm? = tail?.bn
+                    var end = tail?.end ?? i + 1
+                    if tail == nil {
+                        if end < layers.count, let p = layers[end] as? MaxPool2D { pool = p.size; end += 1 }
+                        if end < layers.count, let b = layers[end] as? BatchNorm, b.channels == c.outChannels { bn = b; end += 1 }
+                    }
+                    let affine = bn.map { InferenceFolding.batchNormAffine($0) }
+                    let step = RealStemStep(kind: .conv(g, padValue: c.padValue), weights: c.forwardWeights().storage,
+                                            outChannels: c.outChannels, pool: pool, scale: affine?.scale, shift: affine?.shift,
+                                            signShift: tail?.signShift, packs: tail != nil,
+                                            input: shape, flat: tail?.flatten ?? false)
+                    steps.append(step)
+                    layout = step.output
+                    i = end
+                    continue
+                }
+                if let sign = layer as? SignActivation, i + 1 < layers.count, isBinary(layers[i + 1]),
+                   shape.count == 3 || shape.count == 1 {
+                    let step = ShiftedPackStep(shape: shape, constant: sign.constantShift, excitation: sign.excitation)
+                    steps.append(step)
+                    layout = step.output
+                    i += 1
+                    continue
+                }
+                let out = shapes[i]
                 steps.append(LayerStep(layer, input: shape, output: out))
                 layout = .float(out)
                 i += 1
@@ -267,68 +335,31 @@ private struct Compiler {
                     i += 1
                     continue
                 }
-                if layer is SignActivation {  // sign of ±1 values: nothing to do
+                if let sign = layer as? SignActivation, sign.quantizer.shift == .none {  // sign of ±1 values
                     i += 1
                     continue
                 }
-                if isBinary(layer), let d = layer as? Dense, d.inputs == h * w * c {
+                if isBinary(layer), let d = layer as? Dense, d.inputs == h * w * c, let source = d.binarizedWeights() {
                     let pixels = h * w
-                    let weights = packWeights(d.weight.value, rows: d.outputs, pieces: pixels, channels: c)
-                    let kind = BinaryStep.Kind.dense(pixels: pixels, channels: c)
-                    let k = d.inputs
-                    if let tail = signTail(after: i, outChannels: d.outputs, allowPool: false) {
-                        let (s, b) = affine(tail.bn, channels: d.outputs)
-                        let (t, f) = InferenceFolding.thresholds(scale: s, shift: b, k: k)
-                        let out = Layout.packed(height: 1, width: 1, channels: d.outputs, flat: true)
-                        steps.append(BinaryStep(kind: kind, weights: weights, outChannels: d.outputs, k: k, pool: 1,
-                                                mode: .bits(thresholds: t, flips: f, andMask: InferenceFolding.poolAndMasks(flips: f)),
-                                                input: layout, output: out))
-                        layout = out
-                        i = tail.end
-                    } else {
-                        var j = i + 1
-                        var bn: BatchNorm?
-                        if j < layers.count, let b = layers[j] as? BatchNorm, b.channels == d.outputs { bn = b; j += 1 }
-                        let (s, b) = bn.map { InferenceFolding.batchNormAffine($0) } ?? ([], [])
-                        let out = Layout.float(model.shapes[j - 1])
-                        steps.append(BinaryStep(kind: kind, weights: weights, outChannels: d.outputs, k: k, pool: 1,
-                                                mode: .float(scale: bn == nil ? nil : s, shift: bn == nil ? nil : b),
-                                                input: layout, output: out))
-                        layout = out
-                        i = j
-                    }
+                    let weights = packWeights(source.source, rows: d.outputs, pieces: pixels, channels: c)
+                    let (step, next) = binaryStep(i, kind: .dense(pixels: pixels, channels: c), source: source,
+                                                  outChannels: d.outputs, k: d.inputs, weights: weights,
+                                                  outShape: (1, 1), allowPool: false, layout: layout)
+                    steps.append(step)
+                    layout = step.output
+                    i = next
                     continue
                 }
-                if isBinary(layer), let cv = layer as? Conv2D, !flat, cv.inChannels == c {
+                if isBinary(layer), let cv = layer as? Conv2D, !flat, cv.inChannels == c, let source = cv.binarizedWeights() {
                     let g = ConvShape(height: h, width: w, channels: c, kernel: cv.kernel, stride: cv.stride, pad: cv.pad)
                     let taps = cv.kernel * cv.kernel
-                    let weights = packWeights(cv.weight.value, rows: cv.outChannels, pieces: taps, channels: c)
-                    let k = taps * c
-                    if let tail = signTail(after: i, outChannels: cv.outChannels, allowPool: true) {
-                        let (s, b) = affine(tail.bn, channels: cv.outChannels)
-                        let (t, f) = InferenceFolding.thresholds(scale: s, shift: b, k: k)
-                        let out = Layout.packed(height: g.outHeight / tail.pool, width: g.outWidth / tail.pool,
-                                                channels: cv.outChannels, flat: tail.flatten)
-                        steps.append(BinaryStep(kind: .conv(g), weights: weights, outChannels: cv.outChannels, k: k,
-                                                pool: tail.pool,
-                                                mode: .bits(thresholds: t, flips: f, andMask: InferenceFolding.poolAndMasks(flips: f)),
-                                                input: layout, output: out))
-                        layout = out
-                        i = tail.end
-                    } else {
-                        var j = i + 1
-                        var pool = 1
-                        if j < layers.count, let p = layers[j] as? MaxPool2D { pool = p.size; j += 1 }
-                        var bn: BatchNorm?
-                        if j < layers.count, let b = layers[j] as? BatchNorm, b.channels == cv.outChannels { bn = b; j += 1 }
-                        let (s, b) = bn.map { InferenceFolding.batchNormAffine($0) } ?? ([], [])
-                        let out = Layout.float(model.shapes[j - 1])
-                        steps.append(BinaryStep(kind: .conv(g), weights: weights, outChannels: cv.outChannels, k: k,
-                                                pool: pool, mode: .float(scale: bn == nil ? nil : s, shift: bn == nil ? nil : b),
-                                                input: layout, output: out))
-                        layout = out
-                        i = j
-                    }
+                    let weights = packWeights(source.source, rows: cv.outChannels, pieces: taps, channels: c)
+                    let (step, next) = binaryStep(i, kind: .conv(g), source: source, outChannels: cv.outChannels,
+                                                  k: taps * c, weights: weights, outShape: (g.outHeight, g.outWidth),
+                                                  allowPool: true, layout: layout)
+                    steps.append(step)
+                    layout = step.output
+                    i = next
                     continue
                 }
                 // No packed form: back to ±1 floats, then handle the layer on the float path.
@@ -342,9 +373,131 @@ private struct Compiler {
             steps.append(step)
             layout = step.output
         }
-        guard case .float(let shape) = layout, shape.reduce(1, *) == model.description.classes else {
-            throw CompileError(description: "compiled network ends in \(layout), expected \(model.description.classes) logits")
+        if let classes {
+            guard case .float(let shape) = layout, shape.reduce(1, *) == classes else {
+                throw CompileError(description: "compiled network ends in \(layout), expected \(classes) logits")
+            }
         }
         return steps
+    }
+
+    func compile() throws -> [InferenceStep] {
+        try compile(expectingClasses: shapes.isEmpty ? nil : shapes.last!.reduce(1, *))
+    }
+}
+
+/// `body(x) + shortcut(x)` with both branches compiled; the sum is the training path's
+/// Float addition.
+final class ResidualStep: InferenceStep {
+    let body: [InferenceStep], shortcut: [InferenceStep]
+    let input: Layout, output: Layout
+    let count: Int
+
+    init(_ r: Residual, input: [Int], output: [Int]) throws {
+        var shape = input
+        let bodyShapes = r.body.map { l -> [Int] in shape = l.outputShape(for: shape); return shape }
+        shape = input
+        let shortShapes = r.shortcut.map { l -> [Int] in shape = l.outputShape(for: shape); return shape }
+        body = try Compiler(layers: r.body, shapes: bodyShapes, inputShape: input).compile(expectingClasses: nil)
+        shortcut = try Compiler(layers: r.shortcut, shapes: shortShapes, inputShape: input).compile(expectingClasses: nil)
+        self.input = .float(input)
+        self.output = .float(output)
+        count = output.reduce(1, *)
+    }
+
+    var reentrant: Bool { (body + shortcut).allSatisfy(\.reentrant) }
+    var rowsPerImage: Int { (body + shortcut).map(\.rowsPerImage).max() ?? 1 }
+    var summary: String {
+        "residual [" + body.map(\.summary).joined(separator: "; ") + "] + ["
+            + (shortcut.isEmpty ? "identity" : shortcut.map(\.summary).joined(separator: "; ")) + "]"
+    }
+
+    /// Workspace slots of residual branches, above those steps use for scratch (2..<8).
+    static let slotBase = 8
+
+    func run(_ x: UnsafeRawPointer, images: Int, into y: UnsafeMutableRawPointer, workspace: Workspace, threads: Int) {
+        let out = y.assumingMemoryBound(to: Float.self)
+        runBranch(body, x, images: images, into: y, workspace: workspace, threads: threads, slots: ResidualStep.slotBase)
+        let n = images * count
+        if shortcut.isEmpty {
+            let s = x.assumingMemoryBound(to: Float.self)
+            for i in 0..<n { out[i] += s[i] }
+            return
+        }
+        let tmp = workspace.raw(ResidualStep.slotBase + 2, bytes: max(64, n * 4))
+        runBranch(shortcut, x, images: images, into: tmp, workspace: workspace, threads: threads, slots: ResidualStep.slotBase + 3)
+        let s = tmp.assumingMemoryBound(to: Float.self)
+        for i in 0..<n { out[i] += s[i] }
+    }
+
+    /// Runs `steps` from `x` to `y` (Float32 output), ping-ponging through two slots.
+    private func runBranch(_ steps: [InferenceStep], _ x: UnsafeRawPointer, images: Int, into y: UnsafeMutableRawPointer,
+                           workspace: Workspace, threads: Int, slots: Int) {
+        let real = steps.filter { !($0 is ReshapeStep) }
+        guard !real.isEmpty else {
+            y.copyMemory(from: x, byteCount: images * count * 4)
+            return
+        }
+        var current = x
+        var slot = 0
+        for (i, step) in real.enumerated() {
+            let dst = i == real.count - 1 ? y : workspace.raw(slots + slot * 4, bytes: max(64, images * step.output.bytes))
+            step.run(current, images: images, into: dst, workspace: workspace, threads: threads)
+            current = UnsafeRawPointer(dst)
+            slot ^= 1
+        }
+    }
+}
+
+/// Packs sign(x + shift) along channels: shift none, a per-channel constant (RSign,
+/// SD-BNN's static shift), or SD-BNN's per-sample squeeze-and-excitation shift, computed
+/// per sample with the training path's Float operations before the sign.
+final class ShiftedPackStep: InferenceStep {
+    let input: Layout, output: Layout
+    let pixels: Int, channels: Int
+    let constant: [Float]?
+    let excitation: SqueezeExcitation?
+
+    init(shape: [Int], constant: [Float]?, excitation: SqueezeExcitation?) {
+        input = .float(shape)
+        if shape.count == 3 {
+            output = .packed(height: shape[0], width: shape[1], channels: shape[2], flat: false)
+            pixels = shape[0] * shape[1]; channels = shape[2]
+        } else {
+            let n = shape.reduce(1, *)
+            output = .packed(height: 1, width: 1, channels: n, flat: true)
+            pixels = 1; channels = n
+        }
+        self.constant = constant
+        self.excitation = excitation
+    }
+
+    var summary: String {
+        let what = excitation != nil ? "sign(x + per-sample SE shift)" : constant != nil ? "sign(x + channel shift)" : "signs"
+        return "pack \(what) \(input) -> \(output)"
+    }
+
+    func run(_ x: UnsafeRawPointer, images: Int, into y: UnsafeMutableRawPointer, workspace: Workspace, threads: Int) {
+        let wpp = BinaryKernels.words(forBits: channels)
+        let xf = x.assumingMemoryBound(to: Float.self)
+        let rows = images * pixels
+        var src = UnsafePointer(xf)
+        if constant != nil || excitation != nil {
+            let shifted = workspace.floats(2, count: rows * channels)
+            shifted.update(from: xf, count: rows * channels)
+            if let constant { addChannels(shifted, rows: rows, channels: channels, constant) }
+            if let excitation {
+                let gates = excitation.gates(xf, batch: images, pixels: pixels).gates
+                for n in 0..<images {
+                    for p in 0..<pixels {
+                        let row = shifted + (n * pixels + p) * channels
+                        for j in 0..<channels { row[j] += gates[n * channels + j] }
+                    }
+                }
+            }
+            src = UnsafePointer(shifted)
+        }
+        BinaryKernels.pack(src, rows: rows, cols: channels, srcStride: channels,
+                           into: y.assumingMemoryBound(to: UInt64.self), dstStride: wpp)
     }
 }

@@ -49,6 +49,14 @@ extension InferenceStep {
 
 // MARK: - Shared loops
 
+/// `p[r*c + j] += add[j]`: a per-channel constant added before a sign, as the training
+/// path's activation adds it.
+func addChannels(_ p: UnsafeMutablePointer<Float>, rows: Int, channels c: Int, _ add: [Float]) {
+    add.withUnsafeBufferPointer { a in
+        for r in 0..<rows { for j in 0..<c { p[r * c + j] += a[j] } }
+    }
+}
+
 /// `p[r*c + j] = p[r*c + j] * scale[j] + shift[j]`, product and sum rounded separately
 /// (the same Float operations as `BatchNorm`'s evaluation affine).
 @inline(__always)
@@ -215,7 +223,7 @@ final class LayerStep: InferenceStep {
         inShape = input; outShape = output
         self.input = .float(input); self.output = .float(output)
     }
-    var reentrant: Bool { false }
+    var reentrant: Bool { layer is StatelessInEvaluation }
     var summary: String { "\(type(of: layer)) (float, layer's eval forward) \(input) -> \(output)" }
     func run(_ x: UnsafeRawPointer, images: Int, into y: UnsafeMutableRawPointer, workspace: Workspace, threads: Int) {
         let n = images * inShape.reduce(1, *)
@@ -236,22 +244,30 @@ final class RealStemStep: InferenceStep {
     let weights: [Float]  // [out, patch]
     let outChannels: Int
     let pool: Int
-    let scale: [Float], shift: [Float]
+    let scale: [Float]?, shift: [Float]?
+    /// Per-channel constant added before the sign (RSign, SD-BNN's static shift).
+    let signShift: [Float]?
+    /// False: Float32 output (a real layer inside the network, e.g. a shortcut or classifier).
+    let packs: Bool
     let input: Layout, output: Layout
 
-    init(kind: Kind, weights: [Float], outChannels: Int, pool: Int, scale: [Float], shift: [Float],
-         input: [Int], flat: Bool) {
+    init(kind: Kind, weights: [Float], outChannels: Int, pool: Int, scale: [Float]?, shift: [Float]?,
+         signShift: [Float]? = nil, packs: Bool = true, input: [Int], flat: Bool) {
         self.kind = kind
         self.weights = weights
         self.outChannels = outChannels
         self.pool = pool
         self.scale = scale; self.shift = shift
+        self.signShift = signShift
+        self.packs = packs
         self.input = .float(input)
         switch kind {
         case .dense:
-            output = .packed(height: 1, width: 1, channels: outChannels, flat: true)
+            output = packs ? .packed(height: 1, width: 1, channels: outChannels, flat: true) : .float([outChannels])
         case .conv(let g, _):
-            output = .packed(height: g.outHeight / pool, width: g.outWidth / pool, channels: outChannels, flat: flat)
+            let (h, w) = (g.outHeight / pool, g.outWidth / pool)
+            output = packs ? .packed(height: h, width: w, channels: outChannels, flat: flat)
+                           : .float(flat ? [h * w * outChannels] : [h, w, outChannels])
         }
     }
 
@@ -261,10 +277,11 @@ final class RealStemStep: InferenceStep {
     }
 
     var summary: String {
+        let tail = (scale != nil ? " + BN" : "") + (packs ? (signShift != nil ? " + shifted sign" : " + sign") : "")
         switch kind {
-        case .dense(let k): return "dense \(k)->\(outChannels) f32 BLAS + BN + sign -> \(output)"
+        case .dense(let k): return "dense \(k)->\(outChannels) f32 BLAS\(tail) -> \(output)"
         case .conv(let g, _):
-            return "conv \(g.kernel)x\(g.kernel) \(g.channels)->\(outChannels) f32 BLAS\(pool > 1 ? " + maxpool \(pool)" : "") + BN + sign -> \(output)"
+            return "conv \(g.kernel)x\(g.kernel) \(g.channels)->\(outChannels) f32 BLAS\(pool > 1 ? " + maxpool \(pool)" : "")\(tail) -> \(output)"
         }
     }
 
@@ -276,7 +293,7 @@ final class RealStemStep: InferenceStep {
         switch kind {
         case .dense(let k):
             rows = images
-            z = workspace.floats(2, count: rows * c)
+            z = packs ? workspace.floats(2, count: rows * c) : y.assumingMemoryBound(to: Float.self)
             BLAS.setThreads(threads)
             weights.withUnsafeBufferPointer { w in
                 BLAS.sgemm(.none, .transpose, m: images, n: c, k: k, a: xf, lda: k, b: w.baseAddress!, ldb: k,
@@ -287,7 +304,7 @@ final class RealStemStep: InferenceStep {
             // max(1, 1024 / outPixels) images per call).
             let group = max(1, 1024 / max(1, g.outPixels))
             rows = images * g.outPixels
-            z = workspace.floats(2, count: rows * c)
+            z = packs || pool > 1 ? workspace.floats(2, count: rows * c) : y.assumingMemoryBound(to: Float.self)
             let cols = workspace.floats(3, count: min(group, images) * g.outPixels * g.patch)
             let inCount = g.height * g.width * g.channels
             BLAS.setThreads(1)  // per-image products are too small to split
@@ -303,17 +320,22 @@ final class RealStemStep: InferenceStep {
                 }
             }
             if pool > 1 {
-                let pooled = workspace.floats(4, count: images * (g.outHeight / pool) * (g.outWidth / pool) * c)
+                let pooled = packs ? workspace.floats(4, count: images * (g.outHeight / pool) * (g.outWidth / pool) * c)
+                                   : y.assumingMemoryBound(to: Float.self)
                 maxPoolFloat(z, images: images, height: g.outHeight, width: g.outWidth, channels: c, size: pool, into: pooled)
                 z = pooled
                 rows = images * (g.outHeight / pool) * (g.outWidth / pool)
             }
         }
-        scale.withUnsafeBufferPointer { s in
-            shift.withUnsafeBufferPointer { b in
-                applyAffine(z, rows: rows, channels: c, scale: s.baseAddress!, shift: b.baseAddress!)
+        if let scale, let shift {
+            scale.withUnsafeBufferPointer { s in
+                shift.withUnsafeBufferPointer { b in
+                    applyAffine(z, rows: rows, channels: c, scale: s.baseAddress!, shift: b.baseAddress!)
+                }
             }
         }
+        guard packs else { return }
+        if let signShift { addChannels(z, rows: rows, channels: c, signShift) }
         BinaryKernels.pack(z, rows: rows, cols: c, srcStride: c, into: y.assumingMemoryBound(to: UInt64.self),
                            dstStride: BinaryKernels.words(forBits: c))
     }
@@ -327,7 +349,8 @@ final class BinaryStep: InferenceStep {
     enum Kind { case dense(pixels: Int, channels: Int), conv(ConvShape) }
     enum Output {
         case bits(thresholds: [Int32], flips: [UInt8], andMask: [UInt64])
-        case float(scale: [Float]?, shift: [Float]?)
+        /// `alpha`: the method's per-output weight scale, applied to the exact product first.
+        case float(alpha: [Float]?, scale: [Float]?, shift: [Float]?)
     }
     let kind: Kind
     let weights: PackedWeights
@@ -369,8 +392,8 @@ final class BinaryStep: InferenceStep {
         case .bits(_, let flips, _):
             let negative = flips.filter { $0 != 0 }.count
             return "\(what) packed XNOR\(poolText) + BN/sign as thresholds (\(negative) flipped) -> \(output)"
-        case .float(let scale, _):
-            return "\(what) packed XNOR\(poolText)\(scale != nil ? " + BN" : "") -> \(output)"
+        case let .float(alpha, scale, _):
+            return "\(what) packed XNOR\(alpha != nil ? " x scale" : "")\(poolText)\(scale != nil ? " + BN" : "") -> \(output)"
         }
     }
 
@@ -412,9 +435,9 @@ final class BinaryStep: InferenceStep {
                              andMask: mask.baseAddress!, into: y.assumingMemoryBound(to: UInt64.self))
                 }
             }
-        case let .float(scale, shift):
+        case let .float(alpha, scale, shift):
             let out = y.assumingMemoryBound(to: Float.self)
-            if pool == 1, let scale, let shift {
+            if pool == 1, alpha == nil, let scale, let shift {
                 scale.withUnsafeBufferPointer { s in
                     shift.withUnsafeBufferPointer { b in
                         BinaryKernels.gemmScaled(a: a, lda: rowWords, weights: weights, m: m, k: k,
@@ -425,7 +448,14 @@ final class BinaryStep: InferenceStep {
                 return
             }
             let z = pool > 1 ? workspace.floats(3, count: m * n) : out
-            BinaryKernels.gemm(a: a, lda: rowWords, weights: weights, m: m, k: k, out: z, ldc: n, threads: threads)
+            if let alpha {
+                alpha.withUnsafeBufferPointer { s in
+                    BinaryKernels.gemmScaled(a: a, lda: rowWords, weights: weights, m: m, k: k,
+                                             scale: s.baseAddress!, bias: nil, out: z, ldc: n, threads: threads)
+                }
+            } else {
+                BinaryKernels.gemm(a: a, lda: rowWords, weights: weights, m: m, k: k, out: z, ldc: n, threads: threads)
+            }
             var rows = m
             if pool > 1 {
                 maxPoolFloat(z, images: images, height: convOut.h, width: convOut.w, channels: n, size: pool, into: out)

@@ -2,7 +2,7 @@ import BennTensor
 import CBennOps
 
 /// max(0, x).
-public final class ReLU: Layer {
+public final class ReLU: Layer, StatelessInEvaluation {
     public var needsInputGradient = true
     private var input = Tensor(shape: [0])
     public init() {}
@@ -25,7 +25,7 @@ public final class ReLU: Layer {
 }
 
 /// clamp(x, -1, 1); gradient 1 inside the interval (inclusive), 0 outside.
-public final class HardTanh: Layer {
+public final class HardTanh: Layer, StatelessInEvaluation {
     public var needsInputGradient = true
     private var input = Tensor(shape: [0])
     public init() {}

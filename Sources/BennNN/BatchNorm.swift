@@ -5,7 +5,7 @@ import CBennOps
 ///
 /// Training uses the batch's statistics and updates running averages; evaluation uses
 /// the running averages. Learnable scale (gamma) and shift (beta) per channel.
-public final class BatchNorm: Layer {
+public final class BatchNorm: Layer, StatelessInEvaluation {
     public var needsInputGradient = true
     public let gamma: Parameter, beta: Parameter
     public private(set) var runningMean: Tensor

@@ -14,7 +14,15 @@ public final class Conv2D: Layer {
     public let weight: Parameter
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, pad: Int
     public let padValue: Float
-    public let binaryWeights: Bool, binaryInput: Bool
+    /// nil for a real-valued layer.
+    public let quantizer: WeightQuantizer?
+    public let binaryInput: Bool
+    /// False while a two-step recipe trains real weights first (ReActNet step 1).
+    public var weightsBinarized = true
+    let binarizer: WeightBinarizer?
+    /// Whether the forward pass uses binarized weights now.
+    public var binaryWeights: Bool { binarizer != nil && weightsBinarized }
+    private var forwardSigns = Tensor(shape: [0])
 
     private var input = Tensor(shape: [0])
     private var effectiveWeight = Tensor(shape: [0])
@@ -27,24 +35,41 @@ public final class Conv2D: Layer {
         return scratch[0..<parts].map { $0.pointer(count: count) }
     }
 
+    public convenience init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, pad: Int,
+                            binaryWeights: Bool, binaryInput: Bool, name: String, rng: inout SeededGenerator) {
+        self.init(inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride, pad: pad,
+                  quantizer: binaryWeights ? .sign : nil, binaryInput: binaryInput, name: name, rng: &rng)
+    }
+
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, pad: Int,
-                binaryWeights: Bool, binaryInput: Bool, name: String, rng: inout SeededGenerator) {
+                quantizer: WeightQuantizer?, binaryInput: Bool, name: String, rng: inout SeededGenerator) {
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernel = kernel
         self.stride = stride
         self.pad = pad
-        self.binaryWeights = binaryWeights
+        self.quantizer = quantizer
         self.binaryInput = binaryInput
         self.padValue = binaryInput ? 1 : 0
         let fanIn = kernel * kernel * inChannels, fanOut = kernel * kernel * outChannels
         weight = Parameter(name: "\(name).weight",
                            value: Initializer.glorotUniform(shape: [outChannels, kernel, kernel, inChannels],
                                                             fanIn: fanIn, fanOut: fanOut, rng: &rng),
-                           clipRange: binaryWeights ? -1...1 : nil)
+                           clipRange: quantizer != nil ? -1...1 : nil)
+        binarizer = quantizer.map { WeightBinarizer($0, outputs: outChannels, name: name) }
     }
 
-    public var parameters: [Parameter] { [weight] }
+    public var parameters: [Parameter] { [weight] + (binarizer?.gate.map { [$0] } ?? []) }
+
+    public func setTrainingProgress(epoch: Int, epochs: Int) {
+        binarizer?.temperature = quantizer?.surrogate.temperature(epoch: epoch, epochs: epochs) ?? 1
+    }
+
+    /// The binarized weights of the current latent weights (for folding).
+    public func binarizedWeights() -> BinarizedWeights? {
+        guard binaryWeights else { return nil }
+        return binarizer?.compute(weight.value).0
+    }
 
     func geometry(_ shape: [Int]) -> ConvGeometry {
         ConvGeometry(height: shape[0], width: shape[1], channels: shape[2],
@@ -56,12 +81,11 @@ public final class Conv2D: Layer {
         return [g.outHeight, g.outWidth, outChannels]
     }
 
+    /// The weights of the forward pass: the latent weights, or the binarized ones with their
+    /// per-output scale folded in.
     public func forwardWeights() -> Tensor {
-        guard binaryWeights else { return weight.value }
-        var w = Tensor(uninitializedShape: weight.value.shape)
-        let n = w.count
-        weight.value.withPointer { src in w.withMutablePointer { Binarize.sign(src, into: $0, count: n) } }
-        return w
+        guard binaryWeights, let b = binarizer else { return weight.value }
+        return b.compute(weight.value).0.effective
     }
 
     /// Images lowered at once: enough rows for an efficient GEMM, few enough to stay in cache.
@@ -72,19 +96,29 @@ public final class Conv2D: Layer {
         precondition(x.rank == 4 && x.shape[3] == inChannels,
                      "convolution expects [batch, height, width, \(inChannels)], got \(x.shape)")
         let g = geometry(Array(x.shape.dropFirst()))
-        effectiveWeight = forwardWeights()
         if training { input = x }
         let batch = x.rows
         var y = Tensor(uninitializedShape: [batch, g.outHeight, g.outWidth, outChannels])
-        if binaryWeights && binaryInput && BinaryForward.usePackedKernels {
-            BinaryForward.convolution(x, latentWeights: weight.value, geometry: g, outChannels: outChannels, into: &y)
-            return y
+        var scale: [Float]?
+        if binaryWeights, let b = binarizer {
+            let w = b.binarize(weight.value)
+            effectiveWeight = w.effective
+            forwardSigns = w.signs
+            scale = w.scale
+            if binaryInput && BinaryForward.usePackedKernels {
+                BinaryForward.convolution(x, latentWeights: w.source, geometry: g, outChannels: outChannels, into: &y)
+                if let scale { scaleColumns(&y, scale) }
+                return y
+            }
+        } else {
+            effectiveWeight = weight.value
+            forwardSigns = weight.value
         }
         let group = groupSize(g), k = g.patch, cout = outChannels, pv = padValue
         BLAS.setThreads(1)
         let buffers = scratchBuffers(parts: Parallelism.ranges(batch).count, count: group * g.outPixels * k)
         x.withPointer { px in
-            effectiveWeight.withPointer { pw in
+            forwardSigns.withPointer { pw in
                 y.withMutablePointer { py in
                     let ptrs = UnsafeSendableBox((px, pw, py, buffers))
                     Parallelism.forEachRange(batch) { part, range in
@@ -103,6 +137,7 @@ public final class Conv2D: Layer {
                 }
             }
         }
+        if let scale { scaleColumns(&y, scale) }
         return y
     }
 
@@ -152,6 +187,20 @@ public final class Conv2D: Layer {
         }
         // Sum the per-thread weight gradients in part order (deterministic per thread count).
         let total = cout * k
+        if binaryWeights, let b = binarizer, !b.quantizer.isPlainSign {
+            var dw = Tensor(uninitializedShape: weight.value.shape)
+            dw.withMutablePointer { acc in
+                partialGrads.withUnsafeBufferPointer { pg in
+                    for i in 0..<total {
+                        var s: Float = 0
+                        for p in 0..<parts.count { s += pg[p * total + i] }
+                        acc[i] = s
+                    }
+                }
+            }
+            b.accumulate(dEffective: dw, into: weight)
+            return dx
+        }
         let insideWindow = !binaryWeights || weight.staysInsideSTEWindow
         weight.value.withPointer { w in
             weight.grad.withMutablePointer { acc in

@@ -5,67 +5,93 @@ import CBennOps
 
 /// Fully connected layer without bias: y = x · Wᵀ with W of shape [out, in].
 ///
-/// With `binaryWeights` the forward pass uses sign(W) and the weight gradient passes
-/// straight through where |W| <= 1; the latent W is clipped to [-1, 1] by the optimizer.
-/// With `binaryInput` the caller guarantees x is ±1 (a `SignActivation` precedes it), which
-/// lets the forward pass run on packed XNOR/popcount kernels.
+/// With a weight quantizer the forward pass multiplies by sign(W) (or the method's
+/// binarized weights, see `WeightQuantizer`) and scales each output by the method's
+/// per-channel scale after the exact ±1 product; the latent W is clipped to [-1, 1] by the
+/// optimizer. With `binaryInput` the caller guarantees x is ±1 (a sign activation precedes
+/// it), which lets the forward pass run on packed XNOR/popcount kernels.
 public final class Dense: Layer {
     public var needsInputGradient = true
     public let weight: Parameter
     public let inputs: Int, outputs: Int
-    public let binaryWeights: Bool, binaryInput: Bool
+    /// nil for a real-valued layer.
+    public let quantizer: WeightQuantizer?
+    public let binaryInput: Bool
+    /// False while a two-step recipe trains real weights first (ReActNet step 1).
+    public var weightsBinarized = true
+    let binarizer: WeightBinarizer?
 
     private var input = Tensor(shape: [0])
     private var effectiveWeight = Tensor(shape: [0])
 
-    public init(inputs: Int, outputs: Int, binaryWeights: Bool, binaryInput: Bool,
+    public init(inputs: Int, outputs: Int, quantizer: WeightQuantizer?, binaryInput: Bool,
                 name: String, rng: inout SeededGenerator) {
         self.inputs = inputs
         self.outputs = outputs
-        self.binaryWeights = binaryWeights
+        self.quantizer = quantizer
         self.binaryInput = binaryInput
         weight = Parameter(name: "\(name).weight",
                            value: Initializer.glorotUniform(shape: [outputs, inputs], fanIn: inputs, fanOut: outputs, rng: &rng),
-                           clipRange: binaryWeights ? -1...1 : nil)
+                           clipRange: quantizer != nil ? -1...1 : nil)
+        binarizer = quantizer.map { WeightBinarizer($0, outputs: outputs, name: name) }
     }
 
-    public var parameters: [Parameter] { [weight] }
+    public convenience init(inputs: Int, outputs: Int, binaryWeights: Bool, binaryInput: Bool,
+                            name: String, rng: inout SeededGenerator) {
+        self.init(inputs: inputs, outputs: outputs, quantizer: binaryWeights ? .sign : nil,
+                  binaryInput: binaryInput, name: name, rng: &rng)
+    }
+
+    /// Whether the forward pass uses binarized weights now.
+    public var binaryWeights: Bool { binarizer != nil && weightsBinarized }
+
+    public var parameters: [Parameter] { [weight] + (binarizer?.gate.map { [$0] } ?? []) }
     public func outputShape(for input: [Int]) -> [Int] { [outputs] }
 
-    /// The weights the forward pass multiplies by: sign(W) for binary layers.
+    public func setTrainingProgress(epoch: Int, epochs: Int) {
+        binarizer?.temperature = quantizer?.surrogate.temperature(epoch: epoch, epochs: epochs) ?? 1
+    }
+
+    /// The binarized weights of the current latent weights (for folding).
+    public func binarizedWeights() -> BinarizedWeights? {
+        guard binaryWeights else { return nil }
+        return binarizer?.compute(weight.value).0
+    }
+
+    /// The weights the forward pass multiplies by: sign(W) scaled per output for binary
+    /// layers (the scale is applied to the product, not to these weights, in the forward pass).
     public func forwardWeights() -> Tensor {
-        guard binaryWeights else { return weight.value }
-        var w = Tensor(uninitializedShape: weight.value.shape)
-        let n = w.count
-        weight.value.withPointer { src in w.withMutablePointer { Binarize.sign(src, into: $0, count: n) } }
-        return w
+        guard binaryWeights, let b = binarizer else { return weight.value }
+        return b.compute(weight.value).0.effective
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         precondition(x.rowSize == inputs, "dense layer expects \(inputs) inputs, got shape \(x.shape)")
-        effectiveWeight = forwardWeights()
         if training { input = x }
         var y = Tensor(uninitializedShape: [x.rows, outputs])
-        BinaryForward.denseProduct(x, effectiveWeight, latentWeights: weight.value,
-                                   binary: binaryWeights && binaryInput, into: &y)
+        guard binaryWeights, let b = binarizer else {
+            effectiveWeight = weight.value
+            BinaryForward.denseProduct(x, weight.value, latentWeights: weight.value, binary: false, into: &y)
+            return y
+        }
+        let w = b.binarize(weight.value)
+        effectiveWeight = w.effective
+        BinaryForward.denseProduct(x, w.signs, latentWeights: w.source, binary: binaryInput, into: &y)
+        if let s = w.scale { scaleColumns(&y, s) }
         return y
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
         BLAS.setThreads(Parallelism.threads)
-        // dW (accumulated): dyᵀ · x, masked by the weight STE (|W| <= 1) for binary layers.
-        // Latent weights clipped to [-1, 1] never leave the mask, so then the product goes
-        // straight into the gradient (no temporary, no extra pass over the weights).
-        if binaryWeights && !weight.staysInsideSTEWindow {
-            var dw = Tensor(uninitializedShape: weight.value.shape)
-            MatMul.gemm(dy, transposeA: true, input, into: &dw)
-            let n = dw.count
-            weight.value.withPointer { w in
-                dw.withPointer { g in
-                    weight.grad.withMutablePointer { acc in
-                        benn_masked_accumulate(w, g, acc, n)
-                    }
-                }
+        if binaryWeights, let b = binarizer {
+            if b.quantizer.isPlainSign && weight.staysInsideSTEWindow {
+                // Latent weights clipped to [-1, 1] never leave the mask: the product goes
+                // straight into the gradient (no temporary, no extra pass).
+                MatMul.gemm(dy, transposeA: true, input, into: &weight.grad, beta: 1)
+            } else {
+                var dw = Tensor(uninitializedShape: weight.value.shape)
+                MatMul.gemm(dy, transposeA: true, input, into: &dw)
+                b.accumulate(dEffective: dw, into: weight)
             }
         } else {
             MatMul.gemm(dy, transposeA: true, input, into: &weight.grad, beta: 1)

@@ -16,10 +16,18 @@ public protocol Layer: AnyObject {
     func setBuffer(_ name: String, _ tensor: Tensor)
     /// When false the layer may skip computing the input gradient (first layer).
     var needsInputGradient: Bool { get set }
+    /// Called at the start of every training epoch, for rules that change over training
+    /// (the EDE surrogate's temperature).
+    func setTrainingProgress(epoch: Int, epochs: Int)
 }
 
 extension Layer {
     public var parameters: [Parameter] { [] }
     public var buffers: [(name: String, tensor: Tensor)] { [] }
     public func setBuffer(_ name: String, _ tensor: Tensor) {}
+    public func setTrainingProgress(epoch: Int, epochs: Int) {}
 }
+
+/// A layer whose evaluation-mode forward pass reads and writes no state of its own, so
+/// compiled inference may run it on several batches at once.
+public protocol StatelessInEvaluation: Layer {}

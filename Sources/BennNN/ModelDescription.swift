@@ -16,9 +16,9 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     }
 }
 
-/// One layer of a `ModelDescription`. A layer right after `.sign` receives ±1 inputs,
-/// which makes its forward pass eligible for the packed binary kernels.
-public enum LayerSpec: Codable, Sendable, Equatable {
+/// One layer of a `ModelDescription`. A layer right after `.sign` (or `.activation`)
+/// receives ±1 inputs, which makes its forward pass eligible for the packed binary kernels.
+public indirect enum LayerSpec: Codable, Sendable, Equatable {
     case dense(units: Int, binaryWeights: Bool)
     /// Square kernel; `same` padding pads (kernel - 1) / 2 on each side.
     case conv(filters: Int, kernel: Int, stride: Int, same: Bool, binaryWeights: Bool)
@@ -30,11 +30,33 @@ public enum LayerSpec: Codable, Sendable, Equatable {
     case relu
     case hardTanh
     case prelu
+    /// A dense layer whose weights a method binarizes (`WeightQuantizer`).
+    case binaryDense(units: Int, weights: WeightQuantizer)
+    /// A convolution whose weights a method binarizes.
+    case binaryConv(filters: Int, kernel: Int, stride: Int, same: Bool, weights: WeightQuantizer)
+    /// A binary activation with a method's shift and surrogate gradient.
+    case activation(ActivationQuantizer)
+    /// ReActNet's RPReLU.
+    case rprelu
+    /// Average pooling with window and stride `size`.
+    case averagePool(size: Int)
+    /// One average per channel over the whole image.
+    case globalAveragePool
+    /// `body(x) + shortcut(x)`; an empty shortcut is the identity.
+    case residual(body: [LayerSpec], shortcut: [LayerSpec])
+
+    /// Whether the layer's output is ±1.
+    var isSign: Bool {
+        switch self {
+        case .sign, .activation: return true
+        default: return false
+        }
+    }
 }
 
-/// The fixed benchmark models of `benchmark-models.md` and their float twins.
+/// The fixed benchmark models of `benchmark-models.md`, their float twins, and `breal18`.
 public enum ModelZoo {
-    public static let names = ["bmlp", "bcnn", "fmlp", "fcnn", "tinymlp", "tinycnn"]
+    public static let names = ["bmlp", "bcnn", "fmlp", "fcnn", "breal18", "freal18", "tinymlp", "tinycnn", "tinyres"]
 
     public struct UnknownModel: Error, CustomStringConvertible {
         public let name: String
@@ -43,44 +65,151 @@ public enum ModelZoo {
         }
     }
 
-    public static func description(named name: String, inputShape: [Int] = [28, 28, 1], classes: Int = 10) throws -> ModelDescription {
+    public struct MethodMismatch: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Whether the model is a real-valued twin (no binary layers, no method applies).
+    public static func isFloat(_ name: String) -> Bool { ["fmlp", "fcnn", "freal18"].contains(name) }
+
+    /// The float twin of a binary model (the ReActNet teacher).
+    public static func floatTwin(of name: String) -> String? {
+        switch name {
+        case "bmlp", "tinymlp": return "fmlp"
+        case "bcnn", "tinycnn": return "fcnn"
+        case "breal18", "tinyres": return "freal18"
+        default: return nil
+        }
+    }
+
+    public static func description(named name: String, method: MethodSpec = MethodSpec(),
+                                   inputShape: [Int] = [28, 28, 1], classes: Int = 10) throws -> ModelDescription {
+        if isFloat(name) && method.name != .bnn {
+            throw MethodMismatch(description: "method '\(method.name.rawValue)' needs a binary model; '\(name)' is a float twin")
+        }
         let layers: [LayerSpec]
         switch name {
-        case "bmlp": layers = mlp(hidden: [2048, 2048, 2048], binary: true, classes: classes)
-        case "fmlp": layers = mlp(hidden: [2048, 2048, 2048], binary: false, classes: classes)
-        case "bcnn": layers = cnn(binary: true, classes: classes, widths: (64, 128, 512))
-        case "fcnn": layers = cnn(binary: false, classes: classes, widths: (64, 128, 512))
+        case "bmlp": layers = mlp(hidden: [2048, 2048, 2048], binary: true, classes: classes, method: method)
+        case "fmlp": layers = mlp(hidden: [2048, 2048, 2048], binary: false, classes: classes, method: method)
+        case "bcnn": layers = cnn(binary: true, classes: classes, widths: (64, 128, 512), method: method)
+        case "fcnn": layers = cnn(binary: false, classes: classes, widths: (64, 128, 512), method: method)
+        case "breal18": layers = resnet(widths: [32, 64, 128, 256], blocksPerStage: 4, binary: true, classes: classes, method: method)
+        case "freal18": layers = resnet(widths: [32, 64, 128, 256], blocksPerStage: 4, binary: false, classes: classes, method: method)
         // Small variants of the same shape for tests and quick demos.
-        case "tinymlp": layers = mlp(hidden: [64, 64], binary: true, classes: classes)
-        case "tinycnn": layers = cnn(binary: true, classes: classes, widths: (8, 16, 32))
+        case "tinymlp": layers = mlp(hidden: [64, 64], binary: true, classes: classes, method: method)
+        case "tinycnn": layers = cnn(binary: true, classes: classes, widths: (8, 16, 32), method: method)
+        case "tinyres": layers = resnet(widths: [8, 16], blocksPerStage: 2, binary: true, classes: classes, method: method)
         default: throw UnknownModel(name: name)
         }
-        return ModelDescription(name: name, inputShape: inputShape, classes: classes, layers: layers)
+        var d = ModelDescription(name: name, inputShape: inputShape, classes: classes, layers: layers)
+        if method.name != .bnn { d.name = "\(name)-\(method.name.rawValue)" }
+        return d
+    }
+
+    /// A binary block: the method's activation, the binary layer, optional max pooling and a
+    /// batch norm; with shortcuts, wrapped in a residual whose shortcut matches the shape;
+    /// ReActNet adds RPReLU after it.
+    static func block(_ layer: LayerSpec, pool: Int, stride: Int = 1, input: [Int], output: [Int], method: MethodSpec,
+                      residual: Bool) -> [LayerSpec] {
+        var body: [LayerSpec] = []
+        let q = method.activationQuantizer(spatial: input.count == 3)
+        body.append(q == .sign ? .sign : .activation(q))
+        body.append(layer)
+        if pool > 1 { body.append(.maxPool(size: pool)) }
+        body.append(.batchNorm)
+        var out = body
+        if residual && input.count == 3 && output.count == 3 {
+            var shortcut: [LayerSpec] = []
+            if pool > 1 { shortcut.append(.averagePool(size: pool)) }
+            if output[2] != input[2] || stride > 1 {
+                shortcut += [.conv(filters: output[2], kernel: 1, stride: stride, same: false, binaryWeights: false), .batchNorm]
+            }
+            out = [.residual(body: body, shortcut: shortcut)]
+        }
+        if method.name == .reactnet { out.append(.rprelu) }
+        return out
+    }
+
+    static func binaryConv(_ filters: Int, stride: Int = 1, _ method: MethodSpec) -> LayerSpec {
+        let q = method.weightQuantizer
+        return q == .sign ? .conv(filters: filters, kernel: 3, stride: stride, same: true, binaryWeights: true)
+                          : .binaryConv(filters: filters, kernel: 3, stride: stride, same: true, weights: q)
+    }
+
+    static func binaryDense(_ units: Int, _ method: MethodSpec) -> LayerSpec {
+        let q = method.weightQuantizer
+        return q == .sign ? .dense(units: units, binaryWeights: true) : .binaryDense(units: units, weights: q)
     }
 
     /// flatten, then dense -> batch norm -> activation per hidden layer, then a dense
     /// classifier with batch norm. Binary: every dense has binary weights and all but the
     /// first see sign-binarized inputs; float: ReLU after each hidden batch norm.
-    static func mlp(hidden: [Int], binary: Bool, classes: Int) -> [LayerSpec] {
+    static func mlp(hidden: [Int], binary: Bool, classes: Int, method: MethodSpec) -> [LayerSpec] {
         var l: [LayerSpec] = [.flatten]
-        for units in hidden {
-            l += [.dense(units: units, binaryWeights: binary), .batchNorm, binary ? .sign : .relu]
+        guard binary else {
+            for units in hidden { l += [.dense(units: units, binaryWeights: false), .batchNorm, .relu] }
+            return l + [.dense(units: classes, binaryWeights: false), .batchNorm]
         }
-        l += [.dense(units: classes, binaryWeights: binary), .batchNorm]
+        // The first layer sees real pixels: binary weights, no activation in front.
+        l += [.dense(units: hidden[0], binaryWeights: true), .batchNorm]
+        for units in hidden.dropFirst() + [classes] {
+            l += block(binaryDense(units, method), pool: 1, input: [0], output: [units], method: method, residual: false)
+        }
+        if method.name == .reactnet { l.removeLast() }  // no RPReLU after the classifier
         return l
     }
 
-    static func cnn(binary: Bool, classes: Int, widths: (Int, Int, Int)) -> [LayerSpec] {
-        let act: LayerSpec = binary ? .sign : .relu
-        func conv(_ f: Int) -> LayerSpec { .conv(filters: f, kernel: 3, stride: 1, same: true, binaryWeights: binary) }
-        var l: [LayerSpec] = [conv(widths.0), .batchNorm, act,
-                              conv(widths.0), .maxPool(size: 2), .batchNorm, act,
-                              conv(widths.1), .batchNorm, act,
-                              conv(widths.1), .maxPool(size: 2), .batchNorm]
-        // The float twin applies ReLU before flattening; the binary model binarizes after.
-        l += binary ? [.flatten, .sign] : [.relu, .flatten]
-        l += [.dense(units: widths.2, binaryWeights: binary), .batchNorm, act,
-              .dense(units: classes, binaryWeights: binary), .batchNorm]
+    static func cnn(binary: Bool, classes: Int, widths: (Int, Int, Int), method: MethodSpec) -> [LayerSpec] {
+        guard binary else {
+            func conv(_ f: Int) -> LayerSpec { .conv(filters: f, kernel: 3, stride: 1, same: true, binaryWeights: false) }
+            return [conv(widths.0), .batchNorm, .relu,
+                    conv(widths.0), .maxPool(size: 2), .batchNorm, .relu,
+                    conv(widths.1), .batchNorm, .relu,
+                    conv(widths.1), .maxPool(size: 2), .batchNorm, .relu, .flatten,
+                    .dense(units: widths.2, binaryWeights: false), .batchNorm, .relu,
+                    .dense(units: classes, binaryWeights: false), .batchNorm]
+        }
+        let shortcuts = method.addsShortcuts
+        // The first layer sees real pixels: binary weights, no activation in front.
+        var l: [LayerSpec] = [.conv(filters: widths.0, kernel: 3, stride: 1, same: true, binaryWeights: true), .batchNorm]
+        l += block(binaryConv(widths.0, method), pool: 2, input: [28, 28, widths.0], output: [14, 14, widths.0],
+                   method: method, residual: shortcuts)
+        l += block(binaryConv(widths.1, method), pool: 1, input: [14, 14, widths.0], output: [14, 14, widths.1],
+                   method: method, residual: shortcuts)
+        l += block(binaryConv(widths.1, method), pool: 2, input: [14, 14, widths.1], output: [7, 7, widths.1],
+                   method: method, residual: shortcuts)
+        l.append(.flatten)
+        l += block(binaryDense(widths.2, method), pool: 1, input: [0], output: [widths.2], method: method, residual: false)
+        l += block(binaryDense(classes, method), pool: 1, input: [0], output: [classes], method: method, residual: false)
+        if method.name == .reactnet { l.removeLast() }
         return l
+    }
+
+    /// `breal18`: a Bi-Real-18-style ResNet for 28x28 inputs (see docs/methods.md): a real
+    /// 3x3 stem, `blocksPerStage` binary 3x3 blocks per stage with a real shortcut around
+    /// every binary convolution (stride 2 and a strided 1x1 real shortcut at each new
+    /// stage), global average pooling and a real classifier. The float twin replaces each
+    /// sign by nothing and uses ReLU after every block.
+    static func resnet(widths: [Int], blocksPerStage: Int, binary: Bool, classes: Int, method: MethodSpec) -> [LayerSpec] {
+        var l: [LayerSpec] = [.conv(filters: widths[0], kernel: 3, stride: 1, same: true, binaryWeights: false), .batchNorm]
+        var shape = [28, 28, widths[0]]
+        for (s, width) in widths.enumerated() {
+            for b in 0..<blocksPerStage {
+                let stride = s > 0 && b == 0 ? 2 : 1
+                let side = (shape[0] + 2 - 3) / stride + 1
+                let out = [side, side, width]
+                if binary {
+                    l += block(binaryConv(width, stride: stride, method), pool: 1, stride: stride, input: shape, output: out,
+                               method: method, residual: true)
+                } else {
+                    var shortcut: [LayerSpec] = []
+                    if out != shape { shortcut = [.conv(filters: width, kernel: 1, stride: stride, same: false, binaryWeights: false), .batchNorm] }
+                    l += [.residual(body: [.conv(filters: width, kernel: 3, stride: stride, same: true, binaryWeights: false), .batchNorm],
+                                    shortcut: shortcut), .relu]
+                }
+                shape = out
+            }
+        }
+        return l + [.globalAveragePool, .dense(units: classes, binaryWeights: false), .batchNorm]
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import BennNN
 import Yams
 
 /// Reads a `TrainingSpec` from YAML, rejecting unknown keys (a typo is an error that
@@ -32,10 +33,39 @@ public enum SpecParser {
         guard let root else { return spec }
         let r = Reader(source: source)
         let top = try r.mapping(root, "spec")
-        try r.checkKeys(top, allowed: ["model", "seed", "threads", "data", "train", "ensemble"], section: "spec")
+        try r.checkKeys(top, allowed: ["model", "method", "method_options", "seed", "threads", "data", "train", "ensemble"], section: "spec")
+        // The method decides which options are valid, so it is read first.
+        for (key, value) in top where key.string == "method" {
+            spec.method = MethodSpec(try r.choice(value, "method", MethodSpec.Name.self))
+        }
         for (key, value) in top {
             switch key.string {
             case "model": spec.model = try r.string(value, "model")
+            case "method": break
+            case "method_options":
+                let m = try r.mapping(value, "method_options")
+                let name = spec.method.name
+                let allowed = MethodSpec.optionKeys(for: name)
+                if allowed.isEmpty, let first = m.keys.first {
+                    throw SpecError(location: r.at(first), message: "method '\(name.rawValue)' takes no options (got '\(first.string ?? "")'); methods with options: xnor, bireal, reactnet, sdbnn")
+                }
+                try r.checkKeys(m, allowed: allowed, section: "method_options (method \(name.rawValue))")
+                for (k, v) in m {
+                    let f = "method_options.\(k.string ?? "")"
+                    switch k.string {
+                    case "gradient": spec.method.gradient = try r.choice(v, f, MethodSpec.WeightGradient.self)
+                    case "teacher": spec.method.teacher = try r.string(v, f)
+                    case "teacher_epochs": spec.method.teacherEpochs = try r.int(v, f, min: 1)
+                    case "two_step": spec.method.twoStep = try r.bool(v, f)
+                    case "first_step_epochs": spec.method.firstStepEpochs = try r.int(v, f, min: 0)
+                    case "activation_shift": spec.method.activationShift = try r.choice(v, f, MethodSpec.ShiftKind.self)
+                    case "se_reduction": spec.method.seReduction = try r.int(v, f, min: 1)
+                    case "surrogate": spec.method.surrogate = try r.choice(v, f, MethodSpec.SurrogateKind.self)
+                    case "ede_min_temperature": spec.method.edeMinimumTemperature = try r.float(v, f)
+                    case "ede_max_temperature": spec.method.edeMaximumTemperature = try r.float(v, f)
+                    default: break
+                    }
+                }
             case "seed": spec.seed = UInt64(try r.int(value, "seed", min: 0))
             case "threads": spec.threads = try r.int(value, "threads", min: 1)
             case "data":

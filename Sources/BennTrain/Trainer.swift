@@ -35,11 +35,16 @@ public final class Trainer {
     /// Epochs already completed (non-zero after resuming from a checkpoint).
     public private(set) var completedEpochs = 0
     public private(set) var history: [EpochStats] = []
+    /// ReActNet's frozen real-valued teacher (evaluation mode); the loss is the
+    /// distributional loss against it when set. Prepared by `fit` when the method needs one
+    /// and none was given.
+    public var teacher: Sequential?
 
     public init(spec: TrainingSpec, inputShape: [Int] = [28, 28, 1], classes: Int = 10) throws {
         try spec.validate()
         self.spec = spec
-        let description = try ModelZoo.description(named: spec.model, inputShape: inputShape, classes: classes)
+        let description = try ModelZoo.description(named: spec.model, method: spec.method,
+                                                   inputShape: inputShape, classes: classes)
         model = try Sequential(description, seed: spec.seed)
         switch spec.train.optimizer {
         case .adam:
@@ -89,6 +94,42 @@ public final class Trainer {
         try fit(epochData: { _ in train }, test: test, validation: validation, progress: progress, afterEpoch: afterEpoch)
     }
 
+    /// Epochs of the first step of a two-step recipe (real weights, binary activations); 0
+    /// when the method has one step.
+    public var firstStepEpochs: Int {
+        guard spec.method.name == .reactnet, spec.method.twoStep, spec.train.epochs > 1 else { return 0 }
+        return min(spec.method.firstStepEpochs ?? spec.train.epochs / 2, spec.train.epochs - 1)
+    }
+
+    /// The ReActNet teacher: the float twin loaded from `method_options.teacher`, or trained
+    /// first on `train` with the same recipe and seed (`teacher_epochs` epochs).
+    public func prepareTeacher(train: DatasetView, progress: (ProgressEvent) -> Void = { _ in }) throws {
+        guard spec.method.name == .reactnet, teacher == nil else { return }
+        guard let twin = ModelZoo.floatTwin(of: spec.model) else {
+            throw SpecError(location: nil, message: "model '\(spec.model)' has no float twin to distil from")
+        }
+        let shape = model.description.inputShape, classes = model.description.classes
+        if spec.method.teacher == "train" {
+            var t = spec
+            t.model = twin
+            t.method = MethodSpec()
+            t.train.epochs = spec.method.teacherEpochs ?? spec.train.epochs
+            let trainer = try Trainer(spec: t, inputShape: shape, classes: classes)
+            try trainer.fit(train: train, progress: progress)
+            teacher = trainer.model
+        } else {
+            let checkpoint = try Checkpoint.read(from: spec.method.teacher)
+            let expected = try ModelZoo.description(named: twin, inputShape: shape, classes: classes)
+            guard checkpoint.model == expected else {
+                throw SpecError(location: spec.method.teacher,
+                                message: "teacher checkpoint holds model '\(checkpoint.model.name)'; the teacher of '\(spec.model)' is its float twin '\(twin)'")
+            }
+            let m = try Sequential(expected, seed: 0)
+            try m.load(checkpoint.tensors)
+            teacher = m
+        }
+    }
+
     /// Trains the remaining epochs on the view `epochData(epoch)` gives for each epoch
     /// (boosting draws a fresh weighted resample per epoch).
     public func fit(epochData: (Int) throws -> DatasetView, test: DatasetView? = nil, validation: DatasetView? = nil,
@@ -104,6 +145,7 @@ public final class Trainer {
         let batchSize = spec.train.batchSize
         let stepsPerEpoch = (first.count + batchSize - 1) / batchSize
         let lr = schedule(stepsPerEpoch: stepsPerEpoch)
+        if spec.method.name == .reactnet { try prepareTeacher(train: first) }
         var inputs = [Float](repeating: 0, count: batchSize * pixels)
         var labels = [Int32](repeating: 0, count: batchSize)
         while completedEpochs < epochs {
@@ -111,6 +153,8 @@ public final class Trainer {
             let train = try pending ?? epochData(epoch)
             pending = nil
             var rng = root.split(0x5348_5546 &+ UInt64(epoch))  // this epoch's shuffle stream
+            model.setTrainingProgress(epoch: epoch, epochs: epochs)
+            if firstStepEpochs > 0 { model.setWeightsBinarized(epoch >= firstStepEpochs) }
             let batches = try train.batches(batchSize: batchSize, shuffle: true, rng: &rng, augmentations: augmentations)
             let start = DispatchTime.now().uptimeNanoseconds
             var lossSum = 0.0, correct = 0, seen = 0
@@ -127,8 +171,15 @@ public final class Trainer {
                 optimizer.learningRate = lr.rate(base: spec.train.learningRate, step: epoch * stepsPerEpoch + b)
                 model.zeroGrad()
                 let logits = model.forward(x, training: true)
-                let (loss, grad) = Loss.softmaxCrossEntropy(logits: logits, labels: y, weights: weights,
+                let (loss, grad): (Float, Tensor)
+                if let teacher {
+                    // ReActNet's distributional loss: the teacher's softmax as the target, no hard labels.
+                    let target = Loss.softmax(teacher.forward(x, training: false))
+                    (loss, grad) = Loss.distillation(logits: logits, teacherProbabilities: target)
+                } else {
+                    (loss, grad) = Loss.softmaxCrossEntropy(logits: logits, labels: y, weights: weights,
                                                             labelSmoothing: spec.train.labelSmoothing)
+                }
                 model.backward(grad)
                 optimizer.step(model.parameters)
                 lossSum += Double(loss) * Double(n)
@@ -150,6 +201,7 @@ public final class Trainer {
             if let test { stats.testAccuracy = evaluate(test).accuracy }
             if let validation, validation.count > 0 { stats.validationAccuracy = evaluate(validation).accuracy }
             completedEpochs += 1
+            if completedEpochs == epochs { model.setWeightsBinarized(true) }
             history.append(stats)
             progress(.epoch(stats, epochs: epochs))
             try afterEpoch(self)

@@ -5,6 +5,8 @@ import BennNN
 /// reproduce an in-process run bit for bit.
 public struct TrainingSpec: Codable, Sendable, Equatable {
     public var model: String = "bmlp"
+    /// The BNN method binary layers are trained with (`bnn` unless the spec says otherwise).
+    public var method = MethodSpec()
     public var seed: UInt64 = 0
     /// Compute threads; nil means all cores.
     public var threads: Int?
@@ -97,6 +99,10 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
             throw SpecError(location: nil, message: "unknown model '\(model)'; valid models: \(ModelZoo.names.joined(separator: ", "))")
         }
         if let t = threads, t < 1 { throw bad("threads", "must be at least 1, got \(t)") }
+        if ModelZoo.isFloat(model) && method.name != .bnn {
+            throw bad("method", "'\(method.name.rawValue)' needs a binary model; '\(model)' is a float twin")
+        }
+        if let problem = try method.validate() { throw SpecError(location: nil, message: problem) }
         if train.epochs < 1 { throw bad("train.epochs", "must be at least 1, got \(train.epochs)") }
         if train.batchSize < 1 { throw bad("train.batch_size", "must be positive, got \(train.batchSize)") }
         if !(train.learningRate > 0) { throw bad("train.learning_rate", "must be positive, got \(train.learningRate)") }

@@ -29,7 +29,7 @@ func preparedModel(_ description: ModelDescription, seed: UInt64, trainSteps: In
         adam.step(model.parameters)
     }
     for _ in 0..<statPasses { _ = model.forward(pixelImages(batch, description.inputShape, &rng), training: true) }
-    for layer in model.layers {
+    for layer in model.allLayers {
         guard let bn = layer as? BatchNorm else { continue }
         var mean = bn.runningMean, variance = bn.runningVar
         for j in 0..<bn.channels {

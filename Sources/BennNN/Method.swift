@@ -1,0 +1,114 @@
+/// A BNN training method and its options: how binary blocks binarize weights and
+/// activations, whether they carry real-valued shortcuts, and the recipe parts (teacher,
+/// two steps) the trainer applies. See docs/methods.md.
+public struct MethodSpec: Codable, Sendable, Equatable {
+    public enum Name: String, Codable, Sendable, CaseIterable {
+        case bnn, xnor, bireal, reactnet, sdbnn
+    }
+    public enum WeightGradient: String, Codable, Sendable, CaseIterable {
+        /// XNOR-Net's full chain rule through the scale.
+        case full
+        /// Bi-Real's paper rule (straight-through times the scale).
+        case magnitudeAware = "magnitude_aware"
+        /// The scale treated as a constant.
+        case straightThrough = "straight_through"
+    }
+    public enum ShiftKind: String, Codable, Sendable, CaseIterable {
+        /// Per sample and channel, from a squeeze-and-excitation block.
+        case se
+        /// One learnable shift per channel.
+        case `static`
+    }
+    public enum SurrogateKind: String, Codable, Sendable, CaseIterable {
+        case ede, approxSign = "approx_sign", ste
+    }
+
+    public var name: Name = .bnn
+    /// xnor: `full` (default); bireal: `magnitude_aware` (default).
+    public var gradient: WeightGradient?
+    /// sdbnn: activation self-distribution kind.
+    public var activationShift: ShiftKind = .se
+    /// sdbnn: squeeze-and-excitation reduction (hidden width = channels / reduction).
+    public var seReduction: Int = 16
+    /// sdbnn: surrogate gradient of weights and activations.
+    public var surrogate: SurrogateKind = .ede
+    public var edeMinimumTemperature: Float = 1e-3
+    public var edeMaximumTemperature: Float = 10
+    /// reactnet: `train` (train the float twin first) or the path of a float-twin checkpoint.
+    public var teacher: String = "train"
+    /// reactnet: epochs of the teacher when it is trained first (nil: the spec's epochs).
+    public var teacherEpochs: Int?
+    /// reactnet: binary activations with real weights first, then binary weights.
+    public var twoStep: Bool = true
+    /// reactnet: epochs of the first step (nil: half of the epochs, rounded down, at least 1).
+    public var firstStepEpochs: Int?
+
+    public init(_ name: Name = .bnn) { self.name = name }
+
+    /// The option keys each method accepts in a spec's `method_options`.
+    public static func optionKeys(for name: Name) -> [String] {
+        switch name {
+        case .bnn: return []
+        case .xnor, .bireal: return ["gradient"]
+        case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs"]
+        case .sdbnn: return ["activation_shift", "se_reduction", "surrogate", "ede_min_temperature", "ede_max_temperature"]
+        }
+    }
+
+    /// Whether binary blocks get real-valued shortcuts under this method.
+    public var addsShortcuts: Bool { name == .bireal || name == .reactnet }
+
+    var weightGradient: WeightQuantizer.Gradient {
+        switch gradient ?? (name == .xnor ? .full : name == .bireal ? .magnitudeAware : .straightThrough) {
+        case .full: return .xnor
+        case .magnitudeAware: return .magnitudeAware
+        case .straightThrough: return .straightThrough
+        }
+    }
+
+    var sdSurrogate: Surrogate {
+        switch surrogate {
+        case .ede: return .ede(minimumTemperature: edeMinimumTemperature, maximumTemperature: edeMaximumTemperature)
+        case .approxSign: return .approxSign
+        case .ste: return .ste
+        }
+    }
+
+    /// The weight quantizer of the method's binary layers.
+    public var weightQuantizer: WeightQuantizer {
+        switch name {
+        case .bnn: return .sign
+        case .xnor, .bireal, .reactnet: return WeightQuantizer(scale: .meanAbsolute, gradient: weightGradient)
+        case .sdbnn: return WeightQuantizer(surrogate: sdSurrogate, selfDistribution: true)
+        }
+    }
+
+    /// The activation quantizer in front of a binary layer; `spatial` tells whether the
+    /// input is an image (SD-BNN's squeeze-and-excitation shift needs pixels to pool over).
+    public func activationQuantizer(spatial: Bool) -> ActivationQuantizer {
+        switch name {
+        case .bnn, .xnor: return .sign
+        case .bireal: return ActivationQuantizer(surrogate: .approxSign)
+        case .reactnet: return ActivationQuantizer(surrogate: .approxSign, shift: .learnable)
+        case .sdbnn:
+            let shift: ActivationShift = activationShift == .se && spatial
+                ? .selfDistribution(reduction: seReduction) : .selfDistributionStatic
+            return ActivationQuantizer(surrogate: sdSurrogate, shift: shift)
+        }
+    }
+
+    /// Checks option values, naming the field.
+    public func validate() throws -> String? {
+        if seReduction < 1 { return "method_options.se_reduction must be at least 1, got \(seReduction)" }
+        if !(edeMinimumTemperature > 0) || !(edeMaximumTemperature >= edeMinimumTemperature) {
+            return "method_options.ede_min_temperature must be positive and at most ede_max_temperature"
+        }
+        if let e = teacherEpochs, e < 1 { return "method_options.teacher_epochs must be at least 1" }
+        if let e = firstStepEpochs, e < 0 { return "method_options.first_step_epochs must not be negative" }
+        if let g = gradient {
+            if name == .xnor && g == .magnitudeAware { return "method_options.gradient for xnor is full or straight_through" }
+            if name == .bireal && g == .full { return "method_options.gradient for bireal is magnitude_aware or straight_through" }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,72 @@
+import BennTensor
+
+/// ReActNet's RPReLU per channel: `f(x) = x - γ + ζ` where `x > γ`, else `β·(x - γ) + ζ`,
+/// with learnable shifts γ (stored as the added bias `-γ`, init 0), ζ (init 0) and slope β
+/// (init 0.25, PyTorch's PReLU default). Channels are the last dimension.
+public final class RPReLU: Layer, StatelessInEvaluation {
+    public var needsInputGradient = true
+    public let shiftIn: Parameter, slope: Parameter, shiftOut: Parameter
+    private var centered = Tensor(shape: [0])
+
+    public init(channels: Int, name: String) {
+        shiftIn = Parameter(name: "\(name).shift_in", value: Tensor(shape: [channels]), decays: false)
+        slope = Parameter(name: "\(name).slope", value: Tensor(shape: [channels], repeating: 0.25), decays: false)
+        shiftOut = Parameter(name: "\(name).shift_out", value: Tensor(shape: [channels]), decays: false)
+    }
+
+    public var parameters: [Parameter] { [shiftIn, slope, shiftOut] }
+    public func outputShape(for input: [Int]) -> [Int] { input }
+
+    /// The evaluation forward pass on raw memory (shared with folded inference).
+    public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        let c = slope.value.count
+        shiftIn.value.withPointer { b1 in
+            slope.value.withPointer { a in
+                shiftOut.value.withPointer { b2 in
+                    for r in 0..<rows {
+                        for j in 0..<c {
+                            let v = x[r * c + j] + b1[j]
+                            y[r * c + j] = (v > 0 ? v : a[j] * v) + b2[j]
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let c = slope.value.count, rows = x.count / c
+        if training {
+            centered = x
+            shiftIn.value.withPointer { b1 in
+                centered.withMutablePointer { p in for r in 0..<rows { for j in 0..<c { p[r * c + j] += b1[j] } } }
+            }
+        }
+        var y = Tensor(uninitializedShape: x.shape)
+        x.withPointer { px in y.withMutablePointer { apply(px, rows: rows, into: $0) } }
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        let c = slope.value.count, rows = dy.count / c
+        var dx = dy
+        slope.value.withPointer { a in
+            centered.withPointer { v in
+                dx.withMutablePointer { g in
+                    for r in 0..<rows {
+                        for j in 0..<c {
+                            let i = r * c + j
+                            shiftOut.grad[j] += g[i]
+                            if v[i] <= 0 {
+                                slope.grad[j] += g[i] * v[i]
+                                g[i] *= a[j]
+                            }
+                            shiftIn.grad[j] += g[i]
+                        }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+}

@@ -1,0 +1,183 @@
+import XCTest
+@testable import BennNN
+import BennRandom
+import BennTensor
+
+/// Gradient checks for the methods' differentiable blocks, and the quantizers' rules
+/// pinned on small cases.
+final class MethodBlockTests: XCTestCase {
+    override func setUp() { Parallelism.threads = 2 }
+
+    func testRPReLUGradient() {
+        var rng = SeededGenerator(seed: 3)
+        let layer = RPReLU(channels: 5, name: "r")
+        for j in 0..<5 {
+            layer.shiftIn.value[j] = rng.uniform(-0.3, 0.3)
+            layer.slope.value[j] = rng.uniform(-0.5, 0.5)
+            layer.shiftOut.value[j] = rng.uniform(-0.3, 0.3)
+        }
+        // Keep inputs away from the kink at x = -shiftIn.
+        var x = randomTensor([6, 5], &rng, scale: 2)
+        for i in 0..<x.count where abs(x[i] + layer.shiftIn.value[i % 5]) < 0.05 { x[i] += 0.2 }
+        checkGradients(layer, input: x, eps: 1e-3)
+    }
+
+    func testAveragePoolGradients() {
+        var rng = SeededGenerator(seed: 4)
+        checkGradients(AveragePool(size: 2), input: randomTensor([2, 4, 6, 3], &rng), eps: 1e-2)
+        checkGradients(AveragePool(global: true), input: randomTensor([3, 5, 5, 4], &rng), eps: 1e-2)
+    }
+
+    func testResidualGradientWithDownsamplingShortcut() throws {
+        let d = ModelDescription(name: "res", inputShape: [6, 6, 3], classes: 4 * 3 * 3, layers: [
+            .residual(body: [.conv(filters: 4, kernel: 3, stride: 2, same: true, binaryWeights: false), .batchNorm],
+                      shortcut: [.conv(filters: 4, kernel: 1, stride: 2, same: false, binaryWeights: false), .batchNorm]),
+        ])
+        let model = try Sequential(d, seed: 5)
+        var rng = SeededGenerator(seed: 6)
+        checkGradients(model.layers[0], input: randomTensor([3, 6, 6, 3], &rng), eps: 1e-2, tolerance: 3e-2)
+    }
+
+    /// SD-BNN's activation shift x + sigmoid(W2·ReLU(W1·GAP(x))) against finite differences.
+    func testSqueezeExcitationShiftGradient() {
+        var rng = SeededGenerator(seed: 7)
+        let se = SqueezeExcitation(channels: 6, hidden: 3, name: "se", rng: &rng)
+        let x = randomTensor([2, 3, 3, 6], &rng)
+        let r = randomTensor(x.shape, &rng)
+        se.fc1.zeroGrad(); se.fc2.zeroGrad()
+        _ = se.apply(x)
+        let dx = se.backward(r)
+        func loss(_ x: Tensor) -> Double { weightedSum(se.apply(x), r) }
+        let eps: Float = 1e-2
+        for i in stride(from: 0, to: x.count, by: 5) {
+            var xp = x, xm = x
+            xp[i] += eps; xm[i] -= eps
+            let numeric = (loss(xp) - loss(xm)) / Double(2 * eps)
+            XCTAssertEqual(Double(dx[i]), numeric, accuracy: 2e-2 * max(1, abs(numeric)), "dx[\(i)]")
+        }
+        for p in se.parameters {
+            let grad = p.grad
+            for i in 0..<p.value.count {
+                let saved = p.value[i]
+                p.value[i] = saved + eps; let lp = loss(x)
+                p.value[i] = saved - eps; let lm = loss(x)
+                p.value[i] = saved
+                let numeric = (lp - lm) / Double(2 * eps)
+                XCTAssertEqual(Double(grad[i]), numeric, accuracy: 2e-2 * max(1, abs(numeric)), "\(p.name)[\(i)]")
+            }
+        }
+    }
+
+    /// Every surrogate is the derivative of its smooth proxy.
+    func testSurrogatesAreDerivativesOfTheirProxies() {
+        let rules: [(Surrogate, Float)] = [(.ste, 1), (.approxSign, 1), (.ede(minimumTemperature: 1e-3, maximumTemperature: 10), 0.05),
+                                           (.ede(minimumTemperature: 1e-3, maximumTemperature: 10), 3)]
+        for (rule, t) in rules {
+            for x in stride(from: Float(-1.9), through: 1.9, by: 0.13) where abs(abs(x) - 1) > 0.02 && abs(x) > 0.02 {
+                let h: Float = 1e-3
+                let numeric = (rule.proxy(x + h, temperature: t) - rule.proxy(x - h, temperature: t)) / (2 * h)
+                XCTAssertEqual(rule.derivative(x, temperature: t), numeric, accuracy: 2e-2 * max(1, abs(numeric)), "\(rule) at \(x)")
+            }
+        }
+        // EDE: t from 10^-3 to 10 log-linearly; k = max(1/t, 1).
+        let ede = Surrogate.ede(minimumTemperature: 1e-3, maximumTemperature: 10)
+        XCTAssertEqual(ede.temperature(epoch: 0, epochs: 4), 1e-3, accuracy: 1e-7)
+        XCTAssertEqual(ede.temperature(epoch: 2, epochs: 4), 0.1, accuracy: 1e-6)
+        XCTAssertEqual(ede.derivative(0, temperature: 1e-3), 1, accuracy: 1e-6)  // k·t = 1 while t < 1
+        XCTAssertEqual(ede.derivative(0, temperature: 10), 10, accuracy: 1e-4)
+    }
+
+    /// SD-BNN's weight self-distribution: binarize W + sigmoid(a)·0.01·mean(W_o); the gate's
+    /// gradient against finite differences of the EDE proxy (the mean held constant, as the
+    /// method stops its gradient).
+    func testWeightSelfDistributionGateGradient() {
+        let rule = Surrogate.ede(minimumTemperature: 1e-3, maximumTemperature: 10)
+        let q = WeightQuantizer(surrogate: rule, selfDistribution: true)
+        let b = WeightBinarizer(q, outputs: 3, name: "w")
+        b.temperature = 2
+        var rng = SeededGenerator(seed: 8)
+        let latent = Parameter(name: "w", value: randomTensor([3, 7], &rng), clipRange: -1...1)
+        for o in 0..<3 { b.gate!.value[o] = rng.uniform(-2, 2) }
+        for o in 0..<3 { for i in 0..<7 { latent.value[o * 7 + i] += 0.5 * Float(o) } }  // non-zero means
+        let g = randomTensor([3, 7], &rng)
+        let w = b.binarize(latent.value)
+        XCTAssertEqual(w.scale, nil)
+        b.accumulate(dEffective: g, into: latent)
+        let means = (0..<3).map { o in 0.01 * (0..<7).map { latent.value[o * 7 + $0] }.reduce(0, +) / 7 }
+        func loss(gate: [Float]) -> Double {
+            var s = 0.0
+            for o in 0..<3 {
+                for i in 0..<7 {
+                    let shifted = latent.value[o * 7 + i] + sigmoid(gate[o]) * means[o]
+                    s += Double(g[o * 7 + i]) * Double(rule.proxy(shifted, temperature: 2))
+                }
+            }
+            return s
+        }
+        for o in 0..<3 {
+            var gp = b.gate!.value.storage, gm = gp
+            gp[o] += 1e-2; gm[o] -= 1e-2
+            let numeric = (loss(gate: gp) - loss(gate: gm)) / 2e-2
+            XCTAssertEqual(Double(b.gate!.grad[o]), numeric, accuracy: 1e-3 * max(1, abs(numeric)))
+        }
+        // The signs are those of the shifted weights.
+        for o in 0..<3 {
+            for i in 0..<7 {
+                let shifted = latent.value[o * 7 + i] + sigmoid(b.gate!.value[o]) * means[o]
+                XCTAssertEqual(w.signs[o * 7 + i], shifted < 0 ? -1 : 1)
+            }
+        }
+    }
+
+    /// XNOR-Net's scale and full gradient, Bi-Real's magnitude-aware one, on a hand case.
+    func testScaledWeightGradientsByHand() {
+        let w: [Float] = [0.5, -0.25, 1.0, -2.0]  // |w| > 1 at index 3 (unclipped on purpose)
+        let g: [Float] = [1, 2, -1, 3]
+        let alpha: Float = (0.5 + 0.25 + 1 + 2) / 4
+        func run(_ gradient: WeightQuantizer.Gradient) -> [Float] {
+            let b = WeightBinarizer(WeightQuantizer(scale: .meanAbsolute, gradient: gradient), outputs: 1, name: "w")
+            let p = Parameter(name: "w", value: Tensor(shape: [1, 4], storage: w))
+            let out = b.binarize(p.value)
+            XCTAssertEqual(out.scale, [alpha])
+            XCTAssertEqual(out.effective.storage, [alpha, -alpha, alpha, -alpha])
+            b.accumulate(dEffective: Tensor(shape: [1, 4], storage: g), into: p)
+            return p.grad.storage
+        }
+        XCTAssertEqual(run(.straightThrough), [1, 2, -1, 0])
+        XCTAssertEqual(run(.magnitudeAware), [alpha, 2 * alpha, -alpha, 0])
+        // (1/n)·sign(w_i)·Σ_j g_j·sign(w_j) + α·1[|w_i| <= 1]·g_i, with Σ g·sign(w) = 1 - 2 - 1 - 3 = -5.
+        let full = run(.xnor)
+        let expected: [Float] = [-5 / 4 + alpha, 5 / 4 + 2 * alpha, -5 / 4 - alpha, 5 / 4]
+        for i in 0..<4 { XCTAssertEqual(full[i], expected[i], accuracy: 1e-6) }
+    }
+
+    /// RSign: sign(x + b) with the ApproxSign surrogate; the bias gradient sums the
+    /// surrogate-weighted gradient per channel.
+    func testRSignBiasGradient() {
+        var rng = SeededGenerator(seed: 9)
+        let act = SignActivation(ActivationQuantizer(surrogate: .approxSign, shift: .learnable), channels: 2, name: "a", rng: &rng)
+        act.bias!.value[0] = 0.25
+        act.bias!.value[1] = -0.5
+        let x = Tensor(shape: [2, 2], storage: [-0.5, 0.2, 0.1, 0.9])
+        let y = act.forward(x, training: true)
+        XCTAssertEqual(y.storage, [-1, -1, 1, 1])  // -0.25, -0.3, 0.35, 0.4
+        let dx = act.backward(Tensor(shape: [2, 2], storage: [1, 1, 1, 1]))
+        let d: [Float] = [2 - 2 * 0.25, 2 - 2 * 0.3, 2 - 2 * 0.35, 2 - 2 * 0.4]
+        for i in 0..<4 { XCTAssertEqual(dx[i], d[i], accuracy: 1e-6) }
+        XCTAssertEqual(act.bias!.grad[0], d[0] + d[2], accuracy: 1e-6)
+        XCTAssertEqual(act.bias!.grad[1], d[1] + d[3], accuracy: 1e-6)
+    }
+
+    func testMethodsBuildEveryModel() throws {
+        for model in ["bcnn", "bmlp", "breal18", "tinycnn", "tinymlp", "tinyres"] {
+            for name in MethodSpec.Name.allCases {
+                let d = try ModelZoo.description(named: model, method: MethodSpec(name))
+                let m = try Sequential(d, seed: 1)
+                XCTAssertEqual(m.shapes.last?.reduce(1, *), 10, "\(model)/\(name)")
+            }
+        }
+        XCTAssertThrowsError(try ModelZoo.description(named: "fcnn", method: MethodSpec(.xnor)))
+        // bnn on bcnn is exactly the benchmark definition.
+        XCTAssertEqual(try ModelZoo.description(named: "bcnn", method: MethodSpec(.bnn)), try ModelZoo.description(named: "bcnn"))
+    }
+}

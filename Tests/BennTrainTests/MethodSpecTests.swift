@@ -1,0 +1,54 @@
+import XCTest
+import BennNN
+import BennTrain
+
+final class MethodSpecTests: XCTestCase {
+    private func error(_ yaml: String) -> String {
+        do { _ = try SpecParser.parse(yaml, source: "s.yaml"); return "accepted" } catch { return "\(error)" }
+    }
+
+    func testMethodAndOptionsParse() throws {
+        let spec = try SpecParser.parse("""
+        model: bcnn
+        method_options:
+          activation_shift: static
+          se_reduction: 8
+          surrogate: approx_sign
+        method: sdbnn
+        """)
+        XCTAssertEqual(spec.method.name, .sdbnn)
+        XCTAssertEqual(spec.method.activationShift, .static)
+        XCTAssertEqual(spec.method.seReduction, 8)
+        XCTAssertEqual(spec.method.surrogate, .approxSign)
+        let r = try SpecParser.parse("model: bcnn\nmethod: reactnet\nmethod_options:\n  teacher: t.ckpt\n  two_step: false\n")
+        XCTAssertEqual(r.method.teacher, "t.ckpt")
+        XCTAssertFalse(r.method.twoStep)
+        XCTAssertEqual(try SpecParser.parse("model: bcnn").method.name, .bnn)
+    }
+
+    func testUnknownMethodListsValidOnes() {
+        let e = error("model: bcnn\nmethod: xnorr\n")
+        XCTAssertTrue(e.contains("s.yaml:2:9"), e)
+        XCTAssertTrue(e.contains("unknown value 'xnorr'"), e)
+        XCTAssertTrue(e.contains("did you mean 'xnor'"), e)
+        XCTAssertTrue(e.contains("valid: bnn, xnor, bireal, reactnet, sdbnn"), e)
+    }
+
+    func testUnknownOptionListsTheMethodsOptions() {
+        let e = error("model: bcnn\nmethod: sdbnn\nmethod_options:\n  se_reducton: 4\n")
+        XCTAssertTrue(e.contains("s.yaml:4:3"), e)
+        XCTAssertTrue(e.contains("unknown key 'se_reducton' in method_options (method sdbnn)"), e)
+        XCTAssertTrue(e.contains("did you mean 'se_reduction'"), e)
+        XCTAssertTrue(e.contains("valid keys: activation_shift, se_reduction, surrogate"), e)
+        // An option of another method is unknown for this one.
+        XCTAssertTrue(error("model: bcnn\nmethod: xnor\nmethod_options:\n  teacher: train\n").contains("valid keys: gradient"))
+        XCTAssertTrue(error("model: bcnn\nmethod_options:\n  gradient: full\n").contains("method 'bnn' takes no options"))
+        XCTAssertTrue(error("model: bcnn\nmethod: bireal\nmethod_options:\n  gradient: full\n").contains("magnitude_aware or straight_through"))
+        XCTAssertTrue(error("model: bcnn\nmethod: sdbnn\nmethod_options:\n  activation_shift: dynamic\n").contains("valid: se, static"))
+    }
+
+    func testMethodNeedsABinaryModel() {
+        let e = error("model: fcnn\nmethod: xnor\n")
+        XCTAssertTrue(e.contains("'xnor' needs a binary model; 'fcnn' is a float twin"), e)
+    }
+}
