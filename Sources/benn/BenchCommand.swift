@@ -12,7 +12,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput; figures are ratios against a baseline run in the same process.",
-        subcommands: [BenchTraining.self, BenchKernels.self, BenchInference.self, BenchCluster.self, BenchEnsemble.self])
+        subcommands: [BenchTraining.self, BenchKernels.self, BenchInference.self, BenchMethods.self, BenchCluster.self, BenchEnsemble.self])
 }
 
 /// Trains each benchmark model and its float twin with the standard recipe and compares them.

@@ -1,0 +1,115 @@
+import ArgumentParser
+import BennBLAS
+import BennData
+import BennInference
+import BennKernels
+import BennNN
+import BennTrain
+import Dispatch
+import Foundation
+
+/// The method table: each BNN method trained on the same model with the same recipe,
+/// budget and seed, beside the model's float twin.
+struct BenchMethods: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "methods",
+        abstract: "Train each BNN method on bcnn and breal18 with one budget and seed; accuracy, samples/s, inference images/s.")
+
+    @Option(help: "Comma-separated binary models.") var models: String = "bcnn,breal18"
+    @Option(help: "Comma-separated methods.") var methods: String = MethodSpec.Name.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(help: "Epochs per training (every method and the float twin).") var epochs: Int = 3
+    @Option(help: "Seed of every training.") var seed: UInt64 = 0
+    @Option(help: "Learning rate (Adam, cosine schedule; the same for every method).") var learningRate: Float = 1e-3
+    @Option(help: "Use only the first N training samples (quick runs).") var limit: Int?
+    @Option(help: "Use only the first N test samples.") var testLimit: Int?
+    @Option(help: "Data directory.") var data: String = FashionMNIST.defaultDirectory
+    @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @Option(help: "Write the figures as JSON here.") var report: String?
+
+    struct Row: Codable {
+        var model: String
+        var method: String
+        var epochs: Int
+        var testAccuracy: Float
+        var accuracyPerEpoch: [Float]
+        var medianSamplesPerSecond: Double
+        var imagesPerSecond: Double
+        var folded: Bool
+        var wallSeconds: Double
+    }
+
+    struct Report: Codable {
+        var rows: [Row]
+        var recipe: TrainingSpec.RecipeSpec
+        var seed: UInt64
+        var threads: Int
+        var trainingSamples: Int
+        var versions: [String: String]
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let threads = try Runtime.configure(threads: threads)
+            let methodNames = try methods.split(separator: ",").map { name -> MethodSpec.Name in
+                guard let m = MethodSpec.Name(rawValue: String(name)) else {
+                    throw ValidationError("unknown method '\(name)'; valid: \(MethodSpec.Name.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return m
+            }
+            Console.log("compute: BLAS kernel \(BLAS.coreName), binary kernels \(BinaryKernels.active.rawValue), \(threads) threads")
+            var rows: [Row] = []
+            var recipe = TrainingSpec.RecipeSpec()
+            recipe.epochs = epochs
+            recipe.learningRate = learningRate
+            var trainingSamples = 0
+            for model in models.split(separator: ",").map(String.init) {
+                guard let twin = ModelZoo.floatTwin(of: model), !ModelZoo.isFloat(model) else {
+                    throw ValidationError("--models takes binary models with a float twin (bcnn, breal18, bmlp), got '\(model)'")
+                }
+                var teacher: Sequential?
+                for (name, method) in [(twin, MethodSpec.Name.bnn)] + methodNames.map({ (model, $0) }) {
+                    var spec = TrainingSpec()
+                    spec.model = name
+                    spec.method = MethodSpec(method)
+                    spec.seed = seed
+                    spec.data.directory = data
+                    spec.data.limit = limit ?? 0
+                    spec.data.testLimit = testLimit ?? 0
+                    spec.train = recipe
+                    let datasets = try Datasets.load(spec)
+                    trainingSamples = datasets.train.count
+                    let trainer = try Trainer(spec: spec)
+                    // ReActNet distils from the float twin trained just above (same budget and seed).
+                    if method == .reactnet { trainer.teacher = teacher }
+                    let label = name == twin ? "\(twin) (float)" : "\(model)/\(method.rawValue)"
+                    Console.log("training \(label), \(epochs) epochs")
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    let progress = Console.TrainingProgress()
+                    try trainer.fit(train: datasets.train, test: datasets.test, progress: progress.handle)
+                    let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                    if name == twin { teacher = trainer.model }
+                    let rates = trainer.history.map(\.samplesPerSecond).sorted()
+                    let net = try InferenceNetwork(trainer.model)
+                    let speed = InferenceBenchmark.measure(net, name: label, batches: [256], threadCounts: [threads],
+                                                           repetitions: 3)
+                    rows.append(Row(model: name, method: name == twin ? "float" : method.rawValue, epochs: epochs,
+                                    testAccuracy: trainer.history.last?.testAccuracy ?? 0,
+                                    accuracyPerEpoch: trainer.history.compactMap(\.testAccuracy),
+                                    medianSamplesPerSecond: rates[rates.count / 2],
+                                    imagesPerSecond: speed.first?.imagesPerSecond ?? 0,
+                                    folded: net.isFolded, wallSeconds: wall))
+                }
+            }
+            print("model    method    epochs  test accuracy  vs bnn  samples/s  inference images/s (batch 256)")
+            for row in rows {
+                let base = rows.first { $0.model == row.model && $0.method == "bnn" }
+                let delta = base.map { String(format: "%+.2f", 100 * (row.testAccuracy - $0.testAccuracy)) } ?? ""
+                print("\(row.model.padding(toLength: 8, withPad: " ", startingAt: 0)) \(row.method.padding(toLength: 9, withPad: " ", startingAt: 0)) \(String(row.epochs).leftPad(6))  \(Console.percent(row.testAccuracy).leftPad(13))  \(delta.leftPad(6))  \(String(Int(row.medianSamplesPerSecond)).leftPad(9))  \(String(Int(row.imagesPerSecond)).leftPad(10))")
+            }
+            if let report {
+                try writeJSONReport(Report(rows: rows, recipe: recipe, seed: seed, threads: threads,
+                                           trainingSamples: trainingSamples, versions: RuntimeInfo.versions), to: report)
+            }
+        }
+    }
+}
