@@ -20,7 +20,7 @@ struct KernelSelection: Sendable, Equatable {
         guard supported.contains(wanted) else {
             return KernelSelection(
                 path: best,
-                warning: "BENN_KERNEL_PATH=\(raw) is not supported by this CPU; using \(best.rawValue)")
+                warning: "BENN_KERNEL_PATH=\(raw) is not supported by this CPU (\(wanted.rawValue) needs \(wanted.requirement); supported: \(supported.map(\.rawValue).joined(separator: ", "))); using \(best.rawValue)")
         }
         return KernelSelection(path: wanted, warning: nil)
     }

@@ -1,6 +1,8 @@
 // Binary (XOR-popcount) kernels with run-time dispatch between a portable scalar path,
-// an AVX2 path and an AVX-512 VPOPCNTDQ path. No global -m flags: every SIMD function carries
-// its own target attribute, and callers choose a path with benn_path_supported().
+// an AVX2 path and an AVX-512 VPOPCNTDQ path on x86, and a NEON path on AArch64. No global
+// -m flags: every x86 SIMD function carries its own target attribute, and callers choose a
+// path with benn_path_supported(). NEON (Advanced SIMD) is part of the AArch64 baseline, so
+// its functions need no attribute; the scalar reference is built beside it on every target.
 #include "benn_kernels.h"
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -8,6 +10,12 @@
 #include <immintrin.h>
 #else
 #define BENN_X86 0
+#endif
+#if defined(__aarch64__)
+#define BENN_NEON 1
+#include <arm_neon.h>
+#else
+#define BENN_NEON 0
 #endif
 
 // Scaled outputs must round identically on every path: no implicit FMA contraction.
@@ -26,7 +34,9 @@
 static inline long lmin(long a, long b) { return a < b ? a : b; }
 
 int benn_path_supported(int path) {
-#if !BENN_X86
+#if BENN_NEON
+    return path == BENN_PATH_SCALAR || path == BENN_PATH_NEON;
+#elif !BENN_X86
     return path == BENN_PATH_SCALAR;
 #else
     __builtin_cpu_init();
@@ -242,6 +252,7 @@ typedef struct {
     __m512i kv;
     __mmask16 valid[4];
     __m512 scale[4], bias[4];
+    int has_bias;  // without bias the product is stored as is (adding +0 would turn -0 into +0)
     __m512i thr[4];
     __mmask16 flip[4];
 } epi512;
@@ -290,7 +301,8 @@ T512 AINLINE void store512(const int MR, __m512i acc[6][4], const epi512 *e,
             float *out = (float *)o->out + (i + r) * o->ldc + jb;
             for (int q = 0; q < 4; q++) {
                 __m512i v = _mm512_sub_epi32(e->kv, _mm512_slli_epi32(acc[r][q], 1));
-                __m512 f = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(v), e->scale[q]), e->bias[q]);
+                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), e->scale[q]);
+                if (e->has_bias) f = _mm512_add_ps(f, e->bias[q]);
                 _mm512_mask_storeu_ps(out + 16 * q, e->valid[q], f);
             }
         }
@@ -324,6 +336,7 @@ T512 static void gemm_avx512(const uint64_t *a, long lda, const uint64_t *panels
     mc = mc < 6 ? 6 : (mc / 6) * 6;
     epi512 e;
     e.kv = _mm512_set1_epi32((int)o->k);
+    e.has_bias = o->bias != NULL;
     for (long ib = i0; ib < i1; ib += mc) {
         long ie = lmin(ib + mc, i1);
         for (long p = j0 / 64; p * 64 < j1; p++) {
@@ -366,6 +379,128 @@ T512 static void gemm_avx512(const uint64_t *a, long lda, const uint64_t *panels
 
 #endif  // BENN_X86
 
+// ------------------------------------------------------------------------------------------
+// NEON path (AArch64): panel layout, 4 rows x 16 columns per micro-kernel (4 q-registers of
+// 4 uint32 columns each). Per half-word, each panel vector is XORed with a broadcast half-word
+// of each A row and counted with vcntq_u8; the byte counts (at most 8 per step) are added in
+// uint8 lanes for up to 31 steps (31 * 8 = 248 < 256), then folded into uint32 column totals
+// with pairwise widening adds (vpaddlq_u8 -> uint16, vpadalq_u16 -> uint32; the 4 bytes of a
+// uint32 lane are exactly one column's half-word).
+
+#if BENN_NEON
+AINLINE void kneon(const int MR, const uint32_t *const *ar, const uint32_t *panel, long H,
+                   int s, int32_t cnt[4][64]) {
+    uint32x4_t tot[4][4];
+    for (int r = 0; r < MR; r++)
+        for (int q = 0; q < 4; q++) tot[r][q] = vdupq_n_u32(0);
+    long h = 0;
+    while (h < H) {
+        long he = lmin(h + 31, H);
+        uint8x16_t acc[4][4];
+        for (int r = 0; r < MR; r++)
+            for (int q = 0; q < 4; q++) acc[r][q] = vdupq_n_u8(0);
+        for (; h < he; h++) {
+            const uint32_t *bp = panel + h * 64 + s * 16;
+            uint32x4_t b[4];
+            for (int q = 0; q < 4; q++) b[q] = vld1q_u32(bp + 4 * q);
+            for (int r = 0; r < MR; r++) {
+                uint32x4_t av = vdupq_n_u32(ar[r][h]);
+                for (int q = 0; q < 4; q++)
+                    acc[r][q] = vaddq_u8(acc[r][q],
+                                         vcntq_u8(vreinterpretq_u8_u32(veorq_u32(b[q], av))));
+            }
+        }
+        for (int r = 0; r < MR; r++)
+            for (int q = 0; q < 4; q++) tot[r][q] = vpadalq_u16(tot[r][q], vpaddlq_u8(acc[r][q]));
+    }
+    for (int r = 0; r < MR; r++)
+        for (int q = 0; q < 4; q++)
+            vst1q_s32(cnt[r] + s * 16 + 4 * q, vreinterpretq_s32_u32(tot[r][q]));
+}
+
+// Vector epilogue, same results as emit_row: 4 columns at a time, the rest via emit_row.
+static void emit_row_neon(const benn_gemm_out *o, long i, long jb, long je, const int32_t *cnt) {
+    const long nv = (je - jb) & ~3L;  // columns handled 4 at a time
+    const int32x4_t kv = vdupq_n_s32((int32_t)o->k);
+    switch (o->mode) {
+    case BENN_OUT_F32: {
+        float *out = (float *)o->out + i * o->ldc + jb;
+        for (long c = 0; c < nv; c += 4) {
+            int32x4_t v = vsubq_s32(kv, vshlq_n_s32(vld1q_s32(cnt + c), 1));
+            vst1q_f32(out + c, vcvtq_f32_s32(v));
+        }
+        break;
+    }
+    case BENN_OUT_I32: {
+        int32_t *out = (int32_t *)o->out + i * o->ldc + jb;
+        for (long c = 0; c < nv; c += 4)
+            vst1q_s32(out + c, vsubq_s32(kv, vshlq_n_s32(vld1q_s32(cnt + c), 1)));
+        break;
+    }
+    case BENN_OUT_SCALED: {
+        // Product and sum rounded separately (vmulq + vaddq, never a fused fmla), as in emit_row.
+        float *out = (float *)o->out + i * o->ldc + jb;
+        for (long c = 0; c < nv; c += 4) {
+            int32x4_t v = vsubq_s32(kv, vshlq_n_s32(vld1q_s32(cnt + c), 1));
+            float32x4_t sv = vmulq_f32(vcvtq_f32_s32(v), vld1q_f32(o->scale + jb + c));
+            if (o->bias) sv = vaddq_f32(sv, vld1q_f32(o->bias + jb + c));
+            vst1q_f32(out + c, sv);
+        }
+        break;
+    }
+    case BENN_OUT_THRESHOLD: {
+        static const uint32_t lanebit[4] = {1, 2, 4, 8};
+        const uint32x4_t lb = vld1q_u32(lanebit);
+        uint64_t word = 0;
+        for (long c = 0; c < nv; c += 4) {
+            int32x4_t x = vld1q_s32(cnt + c), t = vld1q_s32(o->thresholds + jb + c);
+            uint32x4_t bits = vcgtq_s32(x, t);
+            if (o->flip) {
+                const uint8_t *fp = o->flip + jb + c;
+                const uint32_t f4[4] = {fp[0], fp[1], fp[2], fp[3]};
+                uint32x4_t f = vld1q_u32(f4);
+                bits = vbslq_u32(vtstq_u32(f, f), vcltq_s32(x, t), bits);
+            }
+            word |= (uint64_t)vaddvq_u32(vandq_u32(bits, lb)) << c;
+        }
+        for (long j = jb + nv; j < je; j++) {
+            int32_t x = cnt[j - jb], t = o->thresholds[j];
+            int bit = (o->flip && o->flip[j]) ? (x < t) : (x > t);
+            word |= (uint64_t)bit << (j - jb);
+        }
+        ((uint64_t *)o->out)[i * o->ldc + jb / 64] = word;
+        return;
+    }
+    }
+    if (jb + nv < je) emit_row(o, i, jb + nv, je, cnt + nv);
+}
+
+static void gemm_neon(const uint64_t *a, long lda, const uint64_t *panels, long words,
+                      long i0, long i1, long j0, long j1, const benn_gemm_out *o) {
+    const long H = 2 * words;
+    int32_t cnt[4][64];
+    for (long p = j0 / 64; p * 64 < j1; p++) {
+        long jb = p * 64, je = lmin(jb + 64, j1);
+        int strips = (int)((je - jb + 15) / 16);
+        const uint32_t *panel = (const uint32_t *)panels + p * H * 64;
+        for (long i = i0; i < i1; i += 4) {
+            long mr = lmin(4, i1 - i);
+            const uint32_t *ar[4];
+            for (int r = 0; r < 4; r++) ar[r] = (const uint32_t *)(a + (i + lmin(r, mr - 1)) * lda);
+            for (int s = 0; s < strips; s++) {
+                switch (mr) {
+                case 4: kneon(4, ar, panel, H, s, cnt); break;
+                case 3: kneon(3, ar, panel, H, s, cnt); break;
+                case 2: kneon(2, ar, panel, H, s, cnt); break;
+                default: kneon(1, ar, panel, H, s, cnt); break;
+                }
+            }
+            for (long r = 0; r < mr; r++) emit_row_neon(o, i + r, jb, je, cnt[r]);
+        }
+    }
+}
+#endif  // BENN_NEON
+
 void benn_gemm_tile(int path, const uint64_t *a, long lda,
                     const uint64_t *b, long ldb, const uint64_t *panels,
                     long n, long words, long i0, long i1, long j0, long j1,
@@ -376,6 +511,9 @@ void benn_gemm_tile(int path, const uint64_t *a, long lda,
 #if BENN_X86
     case BENN_PATH_AVX512: gemm_avx512(a, lda, panels, words, i0, i1, j0, j1, o); break;
     case BENN_PATH_AVX2: gemm_avx2(a, lda, panels, words, i0, i1, j0, j1, o); break;
+#endif
+#if BENN_NEON
+    case BENN_PATH_NEON: gemm_neon(a, lda, panels, words, i0, i1, j0, j1, o); break;
 #endif
     default:
         if (has_popcnt()) gemm_scalar_popcnt(a, lda, b, ldb, words, i0, i1, j0, j1, o);
@@ -451,6 +589,40 @@ T512 static void pack_avx512(const float *src, long rows, long cols, long ss, ui
 
 #endif  // BENN_X86
 
+#if BENN_NEON
+// 16 floats per step: four vcltq_f32 masks narrowed to 16 mask bytes, weighted by their bit
+// value and summed per half (vaddv_u8) into 16 bits. NaN and -0 compare false, as in C.
+static void pack_neon(const float *src, long rows, long cols, long ss, uint64_t *dst, long ds) {
+    static const uint8_t weights[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+    const uint8x16_t wv = vld1q_u8(weights);
+    const float32x4_t z = vdupq_n_f32(0.0f);
+    long nw = (cols + 63) / 64;
+    for (long r = 0; r < rows; r++) {
+        const float *s = src + r * ss;
+        uint64_t *d = dst + r * ds;
+        for (long w = 0; w < nw; w++) {
+            long e = lmin(64, cols - w * 64);
+            const float *sw = s + w * 64;
+            uint64_t word = 0;
+            long g = 0;
+            for (; 16 * g + 16 <= e; g++) {
+                const float *p = sw + 16 * g;
+                uint16x8_t m01 = vcombine_u16(vmovn_u32(vcltq_f32(vld1q_f32(p), z)),
+                                              vmovn_u32(vcltq_f32(vld1q_f32(p + 4), z)));
+                uint16x8_t m23 = vcombine_u16(vmovn_u32(vcltq_f32(vld1q_f32(p + 8), z)),
+                                              vmovn_u32(vcltq_f32(vld1q_f32(p + 12), z)));
+                uint8x16_t m = vandq_u8(vcombine_u8(vmovn_u16(m01), vmovn_u16(m23)), wv);
+                uint64_t bits = (uint64_t)vaddv_u8(vget_low_u8(m)) |
+                                ((uint64_t)vaddv_u8(vget_high_u8(m)) << 8);
+                word |= bits << (16 * g);
+            }
+            for (long b = 16 * g; b < e; b++) word |= (uint64_t)(sw[b] < 0.0f) << b;
+            d[w] = word;
+        }
+    }
+}
+#endif  // BENN_NEON
+
 void benn_pack_f32(int path, const float *src, long rows, long cols, long src_stride,
                    uint64_t *dst, long dst_stride) {
     if (rows <= 0 || cols <= 0) return;
@@ -458,6 +630,9 @@ void benn_pack_f32(int path, const float *src, long rows, long cols, long src_st
 #if BENN_X86
     case BENN_PATH_AVX512: pack_avx512(src, rows, cols, src_stride, dst, dst_stride); break;
     case BENN_PATH_AVX2: pack_avx2(src, rows, cols, src_stride, dst, dst_stride); break;
+#endif
+#if BENN_NEON
+    case BENN_PATH_NEON: pack_neon(src, rows, cols, src_stride, dst, dst_stride); break;
 #endif
     default: pack_scalar(src, rows, cols, src_stride, dst, dst_stride); break;
     }

@@ -114,6 +114,38 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// Scaled output is bit-identical on every path, signed zeros included: with even k some
+    /// dot products are 0, and 0 * (negative scale) is -0.0, which must stay -0.0 without a bias
+    /// (adding a +0 bias would turn it into +0.0).
+    func testScaledOutputBitsIdenticalAcrossPaths() {
+        var rng = TestRNG(seed: 2024)
+        for (m, n, k) in [(37, 70, 64), (13, 130, 576), (5, 65, 2)] {
+            let words = BinaryKernels.words(forBits: k)
+            let a = packed(rng.signs(m * k), rows: m, cols: k)
+            let b = packed(rng.signs(n * k), rows: n, cols: k)
+            let scale = (0..<n).map { j in Float(j % 2 == 0 ? -1 : 1) * Float(1 + Int(rng.next() % 1000)) / 337 }
+            let bias = (0..<n).map { _ in Float(Int(rng.next() % 2001) - 1000) / 91 }
+            for useBias in [false, true] {
+                var ref = [Float](repeating: 0, count: m * n)
+                BinaryKernels.gemmScaled(a: a, lda: words, b: b, ldb: words, m: m, n: n, words: words, k: k,
+                                         scale: scale, bias: useBias ? bias : nil, out: &ref, ldc: n, path: .scalar)
+                if !useBias {
+                    XCTAssertTrue(ref.contains { $0 == 0 && $0.sign == .minus }, "no -0.0 in the reference, k \(k)")
+                }
+                for path in BinaryKernels.supported {
+                    for threads in testThreadCounts {
+                        var out = [Float](repeating: 1, count: m * n)
+                        BinaryKernels.gemmScaled(a: a, lda: words, b: b, ldb: words, m: m, n: n, words: words, k: k,
+                                                 scale: scale, bias: useBias ? bias : nil, out: &out, ldc: n,
+                                                 threads: threads, path: path)
+                        XCTAssertEqual(out.map(\.bitPattern), ref.map(\.bitPattern),
+                                       "path \(path) threads \(threads) k \(k) bias \(useBias)")
+                    }
+                }
+            }
+        }
+    }
+
     /// Extreme operands (every bit different / equal) stress accumulator widths: all-(-1) rows
     /// against all-(+1) rows give -k, equal rows give +k.
     func testExtremeOperands() {

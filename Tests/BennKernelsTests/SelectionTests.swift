@@ -27,9 +27,42 @@ final class SelectionTests: XCTestCase {
         let unsupported = KernelSelection.resolve(requested: "avx512", supported: [.scalar, .avx2])
         XCTAssertEqual(unsupported.path, .avx2)
         XCTAssertNotNil(unsupported.warning)
-        let unknown = KernelSelection.resolve(requested: "neon", supported: [.scalar])
+        let unknown = KernelSelection.resolve(requested: "sve2", supported: [.scalar])
         XCTAssertEqual(unknown.path, .scalar)
         XCTAssertNotNil(unknown.warning)
+    }
+
+    /// On AArch64 the supported list is [scalar, neon]: neon is the default, scalar can be forced.
+    func testResolveNEONSelection() {
+        let arm: [KernelPath] = [.scalar, .neon]
+        XCTAssertEqual(KernelSelection.resolve(requested: nil, supported: arm),
+                       KernelSelection(path: .neon, warning: nil))
+        XCTAssertEqual(KernelSelection.resolve(requested: " NEON\n", supported: arm),
+                       KernelSelection(path: .neon, warning: nil))
+        XCTAssertEqual(KernelSelection.resolve(requested: "scalar", supported: arm),
+                       KernelSelection(path: .scalar, warning: nil))
+        let x86onArm = KernelSelection.resolve(requested: "avx512", supported: arm)
+        XCTAssertEqual(x86onArm.path, .neon)
+        XCTAssertTrue(x86onArm.warning?.contains("not supported") ?? false, "\(String(describing: x86onArm.warning))")
+        // Forcing neon on x86: a clear warning naming the requirement, best x86 path used.
+        let neonOnX86 = KernelSelection.resolve(requested: "neon", supported: [.scalar, .avx2, .avx512])
+        XCTAssertEqual(neonOnX86.path, .avx512)
+        let w = neonOnX86.warning ?? ""
+        XCTAssertTrue(w.contains("BENN_KERNEL_PATH=neon is not supported") && w.contains("AArch64")
+                      && w.contains("supported: scalar, avx2, avx512"), w)
+    }
+
+    /// neon is available exactly on AArch64 builds, the x86 SIMD paths never there.
+    func testNEONAvailabilityMatchesArchitecture() {
+        let supported = BinaryKernels.supported
+        #if arch(arm64)
+        XCTAssertTrue(supported.contains(.neon))
+        XCTAssertFalse(supported.contains(.avx2) || supported.contains(.avx512))
+        #else
+        XCTAssertFalse(supported.contains(.neon))
+        #endif
+        XCTAssertEqual(KernelPath.allCases.map(\.rawValue), ["scalar", "avx2", "avx512", "neon"])
+        XCTAssertEqual(Set(KernelPath.allCases.map(\.cValue)).count, KernelPath.allCases.count)
     }
 
     /// Forcing each path by parameter works (same result everywhere).

@@ -14,6 +14,7 @@ enum {
     BENN_PATH_SCALAR = 0,
     BENN_PATH_AVX2 = 1,
     BENN_PATH_AVX512 = 2,
+    BENN_PATH_NEON = 3,     // AArch64 Advanced SIMD (baseline there; never supported elsewhere)
 };
 
 enum {
@@ -51,7 +52,7 @@ typedef struct {
 } benn_gemm_out;
 
 /// Computes rows [i0, i1) x columns [j0, j1) of the binary GEMM. j0 must be a multiple of 64
-/// (and j1 too unless j1 == n). SIMD paths read `panels` (from benn_pack_panels, covering at
+/// (and j1 too unless j1 == n). SIMD paths (AVX2, AVX-512, NEON) read `panels` (from benn_pack_panels, covering at
 /// least those columns); the scalar path reads `b`/`ldb` and ignores `panels`.
 void benn_gemm_tile(int path, const uint64_t *a, long lda,
                     const uint64_t *b, long ldb, const uint64_t *panels,
