@@ -106,21 +106,19 @@ public final class SignActivation: Layer {
         shifted.withPointer { px in
             dy.withPointer { pg in
                 dx.withMutablePointer { pd in
-                    if quantizer.surrogate == .ste {
-                        benn_ste_backward(px, pg, pd, n)
-                    } else {
-                        let q = quantizer.surrogate, t = temperature
-                        for i in 0..<n { pd[i] = pg[i] * q.derivative(px[i], temperature: t) }
-                    }
+                    quantizer.surrogate.backward(px, pg, into: pd, count: n, temperature: temperature)
                 }
             }
         }
         if let bias {
             // d(x + b)/db = 1; d(x + sigmoid(b))/db = sigmoid'(b).
             let c = bias.value.count, rows = n / max(1, c)
+            var sums = [Float](repeating: 0, count: c)
+            dx.withPointer { pd in
+                for r in 0..<rows { for j in 0..<c { sums[j] += pd[r * c + j] } }
+            }
             for j in 0..<c {
-                var s: Float = 0
-                for r in 0..<rows { s += dx[r * c + j] }
+                var s = sums[j]
                 if quantizer.shift == .selfDistributionStatic {
                     let sg = sigmoid(bias.value[j])
                     s *= sg * (1 - sg)

@@ -93,8 +93,8 @@ public enum ModelZoo {
         case "fmlp": layers = mlp(hidden: [2048, 2048, 2048], binary: false, classes: classes, method: method)
         case "bcnn": layers = cnn(binary: true, classes: classes, widths: (64, 128, 512), method: method)
         case "fcnn": layers = cnn(binary: false, classes: classes, widths: (64, 128, 512), method: method)
-        case "breal18": layers = resnet(widths: [32, 64, 128, 256], blocksPerStage: 4, binary: true, classes: classes, method: method)
-        case "freal18": layers = resnet(widths: [32, 64, 128, 256], blocksPerStage: 4, binary: false, classes: classes, method: method)
+        case "breal18": layers = resnet(widths: [16, 32, 64, 128], blocksPerStage: 4, binary: true, classes: classes, method: method)
+        case "freal18": layers = resnet(widths: [16, 32, 64, 128], blocksPerStage: 4, binary: false, classes: classes, method: method)
         // Small variants of the same shape for tests and quick demos.
         case "tinymlp": layers = mlp(hidden: [64, 64], binary: true, classes: classes, method: method)
         case "tinycnn": layers = cnn(binary: true, classes: classes, widths: (8, 16, 32), method: method)

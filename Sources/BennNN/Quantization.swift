@@ -1,3 +1,4 @@
+import CBennOps
 import Foundation
 
 /// The backward rule of a sign quantizer. The forward pass is always sign with
@@ -26,8 +27,19 @@ public enum Surrogate: Codable, Sendable, Equatable {
         case .ste: return abs(x) <= 1 ? 1 : 0
         case .approxSign: return abs(x) <= 1 ? 2 - 2 * abs(x) : 0
         case .ede:
-            let th = tanhf(t * x)
-            return max(1 / t, 1) * t * (1 - th * th)
+            var dx: Float = 0, one: Float = 1, v = x
+            benn_ede_backward(&v, &one, &dx, 1, t)
+            return dx
+        }
+    }
+
+    /// `dx[i] = dy[i]·q̃'(x[i])` over `n` values, vectorised.
+    public func backward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>,
+                         count n: Int, temperature t: Float) {
+        switch self {
+        case .ste: benn_ste_backward(x, dy, dx, n)
+        case .approxSign: benn_approxsign_backward(x, dy, dx, n)
+        case .ede: benn_ede_backward(x, dy, dx, n, t)
         }
     }
 

@@ -50,22 +50,28 @@ public final class RPReLU: Layer, StatelessInEvaluation {
     public func backward(_ dy: Tensor) -> Tensor {
         let c = slope.value.count, rows = dy.count / c
         var dx = dy
+        var gIn = [Float](repeating: 0, count: c), gSlope = gIn, gOut = gIn
         slope.value.withPointer { a in
             centered.withPointer { v in
                 dx.withMutablePointer { g in
                     for r in 0..<rows {
                         for j in 0..<c {
                             let i = r * c + j
-                            shiftOut.grad[j] += g[i]
+                            gOut[j] += g[i]
                             if v[i] <= 0 {
-                                slope.grad[j] += g[i] * v[i]
+                                gSlope[j] += g[i] * v[i]
                                 g[i] *= a[j]
                             }
-                            shiftIn.grad[j] += g[i]
+                            gIn[j] += g[i]
                         }
                     }
                 }
             }
+        }
+        for j in 0..<c {
+            shiftIn.grad[j] += gIn[j]
+            slope.grad[j] += gSlope[j]
+            shiftOut.grad[j] += gOut[j]
         }
         return dx
     }

@@ -92,31 +92,34 @@ final class WeightBinarizer {
             }
             return
         }
-        latent.grad.withMutablePointer { acc in
+        // The surrogate's gradient with respect to the binarized source, vectorised.
+        var masked = Tensor(uninitializedShape: g.shape)
+        w.source.withPointer { src in
             g.withPointer { pg in
-                w.source.withPointer { src in
+                masked.withMutablePointer { q.surrogate.backward(src, pg, into: $0, count: g.count, temperature: t) }
+            }
+        }
+        latent.grad.withMutablePointer { acc in
+            masked.withPointer { pm in
+                g.withPointer { pg in
                     latent.value.withPointer { lat in
                         for o in 0..<rows {
                             let row = o * n
                             let alpha = w.scale?[o] ?? 1
-                            var gateSum: Float = 0
-                            var signDot: Float = 0
-                            if q.gradient == .xnor {
+                            switch q.gradient {
+                            case .straightThrough:
+                                for i in 0..<n { acc[row + i] += pm[row + i] }
+                            case .magnitudeAware:
+                                for i in 0..<n { acc[row + i] += pm[row + i] * alpha }
+                            case .xnor:
+                                var signDot: Float = 0
                                 for i in 0..<n { signDot += pg[row + i] * (lat[row + i] < 0 ? -1 : 1) }
-                            }
-                            for i in 0..<n {
-                                let d = q.surrogate.derivative(src[row + i], temperature: t)
-                                var gi = pg[row + i] * d
-                                gateSum += gi
-                                switch q.gradient {
-                                case .straightThrough: break
-                                case .magnitudeAware: gi *= alpha
-                                case .xnor:
-                                    gi = gi * alpha + (lat[row + i] < 0 ? -1 : 1) * signDot / Float(n)
-                                }
-                                acc[row + i] += gi
+                                let spread = signDot / Float(n)
+                                for i in 0..<n { acc[row + i] += pm[row + i] * alpha + (lat[row + i] < 0 ? -spread : spread) }
                             }
                             if let gate {
+                                var gateSum: Float = 0
+                                for i in 0..<n { gateSum += pm[row + i] }
                                 let s = sigmoid(gate.value[o])
                                 gate.grad[o] += gateSum * filterMeans[o] * s * (1 - s)
                             }

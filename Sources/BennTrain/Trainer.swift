@@ -38,7 +38,10 @@ public final class Trainer {
     /// ReActNet's frozen real-valued teacher (evaluation mode); the loss is the
     /// distributional loss against it when set. Prepared by `fit` when the method needs one
     /// and none was given.
-    public var teacher: Sequential?
+    public var teacher: Sequential? {
+        didSet { teacherTargets = nil }
+    }
+    private var teacherTargets: Tensor?
 
     public init(spec: TrainingSpec, inputShape: [Int] = [28, 28, 1], classes: Int = 10) throws {
         try spec.validate()
@@ -91,7 +94,8 @@ public final class Trainer {
     public func fit(train: DatasetView, test: DatasetView? = nil, validation: DatasetView? = nil,
                     progress: (ProgressEvent) -> Void = { _ in },
                     afterEpoch: (Trainer) throws -> Void = { _ in }) throws {
-        try fit(epochData: { _ in train }, test: test, validation: validation, progress: progress, afterEpoch: afterEpoch)
+        try fit(epochData: { _ in train }, sameViewEveryEpoch: true, test: test, validation: validation,
+                progress: progress, afterEpoch: afterEpoch)
     }
 
     /// Epochs of the first step of a two-step recipe (real weights, binary activations); 0
@@ -132,7 +136,8 @@ public final class Trainer {
 
     /// Trains the remaining epochs on the view `epochData(epoch)` gives for each epoch
     /// (boosting draws a fresh weighted resample per epoch).
-    public func fit(epochData: (Int) throws -> DatasetView, test: DatasetView? = nil, validation: DatasetView? = nil,
+    public func fit(epochData: (Int) throws -> DatasetView, sameViewEveryEpoch: Bool = false,
+                    test: DatasetView? = nil, validation: DatasetView? = nil,
                     progress: (ProgressEvent) -> Void = { _ in },
                     afterEpoch: (Trainer) throws -> Void = { _ in }) throws {
         guard completedEpochs < spec.train.epochs else { return }
@@ -157,6 +162,13 @@ public final class Trainer {
             if firstStepEpochs > 0 { model.setWeightsBinarized(epoch >= firstStepEpochs) }
             let batches = try train.batches(batchSize: batchSize, shuffle: true, rng: &rng, augmentations: augmentations)
             let start = DispatchTime.now().uptimeNanoseconds
+            // Without augmentation the teacher sees the same images every epoch: its
+            // probabilities are computed once per view (in evaluation mode, so batching does
+            // not change them) instead of once per batch.
+            if teacher != nil, augmentations.isEmpty, teacherTargets == nil || !sameViewEveryEpoch {
+                teacherTargets = Loss.softmax(Tensor(shape: [train.count, model.description.classes],
+                                                     storage: Evaluation.logits(teacher!, on: train).logits))
+            }
             var lossSum = 0.0, correct = 0, seen = 0
             for b in 0..<batches.count {
                 let n = batches.sampleCount(ofBatch: b)
@@ -174,7 +186,17 @@ public final class Trainer {
                 let (loss, grad): (Float, Tensor)
                 if let teacher {
                     // ReActNet's distributional loss: the teacher's softmax as the target, no hard labels.
-                    let target = Loss.softmax(teacher.forward(x, training: false))
+                    let target: Tensor
+                    if let cached = teacherTargets {
+                        let c = model.description.classes
+                        var t = Tensor(uninitializedShape: [n, c])
+                        for (r, position) in batches.order[(b * batchSize)..<(b * batchSize + n)].enumerated() {
+                            for j in 0..<c { t[r * c + j] = cached[position * c + j] }
+                        }
+                        target = t
+                    } else {
+                        target = Loss.softmax(teacher.forward(x, training: false))
+                    }
                     (loss, grad) = Loss.distillation(logits: logits, teacherProbabilities: target)
                 } else {
                     (loss, grad) = Loss.softmaxCrossEntropy(logits: logits, labels: y, weights: weights,

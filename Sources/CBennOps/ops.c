@@ -176,3 +176,36 @@ void benn_maxpool_f32(const float *restrict x, size_t images, size_t h, size_t w
         }
     }
 }
+
+BENN_CLONES
+void benn_approxsign_backward(const float *restrict x, const float *restrict dy, float *restrict dx, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        dx[i] = a <= 1.0f ? dy[i] * (2.0f - 2.0f * a) : 0.0f;
+    }
+}
+
+/* exp(y) for y <= 0 by range reduction y = k·ln2 + r, |r| <= ln2/2, and a degree-6
+   polynomial; plain IEEE operations (no libm call) so the loop vectorises and every
+   CPU path computes the same value. Relative error about 2e-7; underflows to 0 below -87. */
+static inline float benn_exp_nonpositive(float y) {
+    if (y < -87.0f) return 0.0f;
+    const float log2e = 1.44269504f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+    float k = __builtin_floorf(y * log2e + 0.5f);
+    float r = (y - k * ln2_hi) - k * ln2_lo;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.6666667e-1f + r * (4.1666668e-2f + r * (8.3333338e-3f + r * 1.3888889e-3f)))));
+    int e = (int)k;
+    union { float f; int i; } scale = { .i = (e + 127) << 23 };
+    return p * scale.f;
+}
+
+BENN_CLONES
+void benn_ede_backward(const float *restrict x, const float *restrict dy, float *restrict dx, size_t n, float t) {
+    /* k·t·(1 - tanh²(t·x)) = k·t·4·e^{-2|tx|} / (1 + e^{-2|tx|})², k = max(1/t, 1). */
+    const float kt = (t < 1.0f ? 1.0f : t);
+    for (size_t i = 0; i < n; i++) {
+        float e = benn_exp_nonpositive(-2.0f * fabsf(t * x[i]));
+        float d = 1.0f + e;
+        dx[i] = dy[i] * (kt * (4.0f * e / (d * d)));
+    }
+}

@@ -18,6 +18,8 @@ struct Train: ParsableCommand {
     var spec: String?
 
     @Option(help: "Model: \(ModelZoo.names.joined(separator: ", ")).") var model: String?
+    @Option(help: "BNN method: \(MethodSpec.Name.allCases.map(\.rawValue).joined(separator: ", ")) (options only in a spec's method_options).")
+    var method: String?
     @Option(help: "Epochs to train.") var epochs: Int?
     @Option(name: .customLong("batch-size"), help: "Samples per batch.") var batchSize: Int?
     @Option(name: .customLong("learning-rate"), help: "Base learning rate.") var learningRate: Float?
@@ -33,6 +35,12 @@ struct Train: ParsableCommand {
     func makeSpec() throws -> TrainingSpec {
         var s = try spec.map { try SpecParser.load(path: $0) } ?? TrainingSpec()
         if let model { s.model = model }
+        if let method {
+            guard let name = MethodSpec.Name(rawValue: method) else {
+                throw SpecError(location: "options", message: "--method: unknown value '\(method)'; valid: \(MethodSpec.Name.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if name != s.method.name { s.method = MethodSpec(name) }
+        }
         if let epochs { s.train.epochs = epochs }
         if let batchSize { s.train.batchSize = batchSize }
         if let learningRate { s.train.learningRate = learningRate }

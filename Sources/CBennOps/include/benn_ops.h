@@ -12,6 +12,10 @@ void benn_adam_update(float *m, float *v, const float *g, float *w, size_t n,
 void benn_sign(const float *src, float *dst, size_t n);
 /// dx = dy where |x| <= 1, else 0.
 void benn_ste_backward(const float *x, const float *dy, float *dx, size_t n);
+/// dx = dy * (2 - 2|x|) where |x| <= 1, else 0 (Bi-Real's ApproxSign).
+void benn_approxsign_backward(const float *x, const float *dy, float *dx, size_t n);
+/// dx = dy * k·t·(1 - tanh²(t·x)), k = max(1/t, 1) (IR-Net's EDE), without libm calls.
+void benn_ede_backward(const float *x, const float *dy, float *dx, size_t n, float t);
 /// acc += g where |w| <= 1.
 void benn_masked_accumulate(const float *w, const float *g, float *acc, size_t n);
 /// y[r][j] = x[r][j] * scale[j] + shift[j] for rows x c.
