@@ -32,7 +32,8 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     public var seReduction: Int = 16
     /// sdbnn: surrogate gradient of weights and activations.
     public var surrogate: SurrogateKind = .ede
-    public var edeMinimumTemperature: Float = 1e-3
+    /// nil: 0.1 on plain (VGG-like) models, 1e-3 on ResNets (the SD-BNN code's settings).
+    public var edeMinimumTemperature: Float?
     public var edeMaximumTemperature: Float = 10
     /// reactnet: `train` (train the float twin first) or the path of a float-twin checkpoint.
     public var teacher: String = "train"
@@ -68,7 +69,7 @@ public struct MethodSpec: Codable, Sendable, Equatable {
 
     var sdSurrogate: Surrogate {
         switch surrogate {
-        case .ede: return .ede(minimumTemperature: edeMinimumTemperature, maximumTemperature: edeMaximumTemperature)
+        case .ede: return .ede(minimumTemperature: edeMinimumTemperature ?? 0.1, maximumTemperature: edeMaximumTemperature)
         case .approxSign: return .approxSign
         case .ste: return .ste
         }
@@ -100,7 +101,7 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// Checks option values, naming the field.
     public func validate() throws -> String? {
         if seReduction < 1 { return "method_options.se_reduction must be at least 1, got \(seReduction)" }
-        if !(edeMinimumTemperature > 0) || !(edeMaximumTemperature >= edeMinimumTemperature) {
+        if let lo = edeMinimumTemperature, !(lo > 0) || !(edeMaximumTemperature >= lo) {
             return "method_options.ede_min_temperature must be positive and at most ede_max_temperature"
         }
         if let e = teacherEpochs, e < 1 { return "method_options.teacher_epochs must be at least 1" }

@@ -87,6 +87,10 @@ public enum ModelZoo {
         if isFloat(name) && method.name != .bnn {
             throw MethodMismatch(description: "method '\(method.name.rawValue)' needs a binary model; '\(name)' is a float twin")
         }
+        var method = method
+        if method.edeMinimumTemperature == nil {
+            method.edeMinimumTemperature = ["breal18", "tinyres"].contains(name) ? 1e-3 : 0.1
+        }
         let layers: [LayerSpec]
         switch name {
         case "bmlp": layers = mlp(hidden: [2048, 2048, 2048], binary: true, classes: classes, method: method)
