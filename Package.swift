@@ -2,9 +2,10 @@
 import PackageDescription
 
 // Dependency graph (one way, top to bottom):
-//   benn (executable) -> BennTrain -> BennNN -> BennKernels -> CBennKernels
-//                                 \-> BennData -> BennRandom, CZlib
-//                  BennNN -> BennTensor -> BennBLAS, BennRandom
+//   benn (executable) -> BennServe, BennCluster -> BennEnsemble -> BennTrain, BennInference
+//   BennCluster -> BennTransport -> CZMQ
+//   BennTrain -> BennNN -> BennKernels -> CBennKernels;  BennTrain -> BennData -> BennRandom, CZlib
+//   BennNN -> BennTensor -> BennBLAS, BennRandom;  BennInference -> BennNN
 let package = Package(
     name: "benn",
     platforms: [.macOS(.v13)],
@@ -14,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // C kernels: per-function target attributes, chosen at run time.
@@ -36,8 +38,12 @@ let package = Package(
         ]),
         .target(name: "BennEnsemble", dependencies: ["BennTrain", "BennData", "BennNN", "BennTensor", "BennRandom", "BennKernels", "BennInference"]),
         .target(name: "BennCluster", dependencies: ["BennTransport", "BennEnsemble", "BennTrain", "BennData", "BennTensor", "BennKernels", "BennBLAS"]),
+        .target(name: "BennServe", dependencies: [
+            "BennEnsemble", "BennData", "BennTensor", "BennTrain",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         .executableTarget(name: "benn", dependencies: [
-            "BennTrain", "BennEnsemble", "BennCluster", "BennInference",
+            "BennTrain", "BennEnsemble", "BennCluster", "BennInference", "BennServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BennRandomTests", dependencies: ["BennRandom"]),
@@ -50,6 +56,7 @@ let package = Package(
         .testTarget(name: "BennEnsembleTests", dependencies: ["BennEnsemble"]),
         .testTarget(name: "BennTransportTests", dependencies: ["BennTransport"]),
         .testTarget(name: "BennClusterTests", dependencies: ["BennCluster"]),
+        .testTarget(name: "BennServeTests", dependencies: ["BennServe", "BennEnsemble", "BennData", "BennTensor", "BennTrain"]),
         // Runs the built `benn` executable as a subprocess.
         .testTarget(name: "BennCLITests", dependencies: ["benn", "BennCluster", "BennTransport", "BennEnsemble"]),
     ]

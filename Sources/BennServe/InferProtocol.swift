@@ -1,0 +1,267 @@
+import BennTensor
+import Foundation
+
+/// A request the server refuses, with the HTTP status and the message sent back as
+/// `{"error": message}`.
+public struct ServeError: Error, CustomStringConvertible, Sendable {
+    /// The HTTP status code.
+    public let code: Int
+    public let message: String
+    public init(_ code: Int, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { "\(code): \(message)" }
+
+    static func badRequest(_ m: String) -> ServeError { ServeError(400, m) }
+}
+
+// MARK: - Open Inference Protocol (KServe V2) request and response bodies
+
+/// `POST /v2/models/<name>/infer` body (the subset this server reads).
+public struct InferRequest: Sendable {
+    public var id: String?
+    public var inputs: [InputTensor]
+    public var outputs: [RequestedOutput]?
+    public var parameters: Parameters?
+
+    public struct InputTensor: Sendable {
+        public var name: String
+        public var shape: [Int]
+        public var datatype: String
+        /// The data, flattened in row-major order (nested lists are accepted).
+        public var data: [Double]
+    }
+
+    public struct RequestedOutput: Sendable {
+        public var name: String
+    }
+
+    public struct Parameters: Sendable {
+        /// Also return each member's class per image (`member_classes`).
+        public var perMember: Bool?
+        /// FP32 data are model inputs (pixel · scale + offset) rather than pixel values.
+        public var normalized: Bool?
+    }
+
+    /// Parses a JSON body, or names what is wrong with it.
+    public init(json bytes: [UInt8]) throws(ServeError) {
+        let root: JSONValue
+        do { root = try JSONValue.parse(bytes) } catch { throw .badRequest(error.description) }
+        guard case .object(let body) = root else { throw .badRequest("the body must be a JSON object, not \(root.kind)") }
+        func wrong(_ path: String, _ expected: String, _ v: JSONValue) -> ServeError {
+            .badRequest("wrong type at \(path): expected \(expected), found \(v.kind)")
+        }
+        switch body["id"] {
+        case nil, .null?: id = nil
+        case .string(let s)?: id = s
+        case let v?: throw wrong("id", "a string", v)
+        }
+        guard let inputsValue = body["inputs"] else { throw .badRequest("missing key 'inputs' in the body") }
+        guard case .array(let list) = inputsValue else { throw wrong("inputs", "a list", inputsValue) }
+        var inputs: [InputTensor] = []
+        for (k, item) in list.enumerated() {
+            let at = "inputs[\(k)]"
+            guard case .object(let o) = item else { throw wrong(at, "an object", item) }
+            func field(_ key: String) throws(ServeError) -> JSONValue {
+                guard let v = o[key] else { throw .badRequest("missing key '\(key)' in \(at)") }
+                return v
+            }
+            guard case .string(let name) = try field("name") else { throw wrong("\(at).name", "a string", try field("name")) }
+            guard case .string(let datatype) = try field("datatype") else { throw wrong("\(at).datatype", "a string", try field("datatype")) }
+            guard case .array(let dims) = try field("shape") else { throw wrong("\(at).shape", "a list", try field("shape")) }
+            var shape: [Int] = []
+            for (d, dim) in dims.enumerated() {
+                guard case .number(let v) = dim, v.rounded() == v, abs(v) < 1e15 else {
+                    throw wrong("\(at).shape[\(d)]", "an integer", dim)
+                }
+                shape.append(Int(v))
+            }
+            var data: [Double] = []
+            try InferRequest.flatten(try field("data"), path: "\(at).data", into: &data)
+            inputs.append(InputTensor(name: name, shape: shape, datatype: datatype, data: data))
+        }
+        self.inputs = inputs
+        switch body["outputs"] {
+        case nil, .null?: outputs = nil
+        case .array(let list)?:
+            var outs: [RequestedOutput] = []
+            for (k, item) in list.enumerated() {
+                guard case .string(let name)? = item["name"] else { throw wrong("outputs[\(k)].name", "a string", item["name"] ?? .null) }
+                outs.append(RequestedOutput(name: name))
+            }
+            outputs = outs
+        case let v?: throw wrong("outputs", "a list", v)
+        }
+        switch body["parameters"] {
+        case nil, .null?: parameters = nil
+        case .object(let o)?:
+            func flag(_ key: String) throws(ServeError) -> Bool? {
+                switch o[key] {
+                case nil, .null?: return nil
+                case .bool(let b)?: return b
+                case let v?: throw wrong("parameters.\(key)", "true or false", v)
+                }
+            }
+            parameters = Parameters(perMember: try flag("per_member"), normalized: try flag("normalized"))
+        case let v?: throw wrong("parameters", "an object", v)
+        }
+    }
+
+    /// Numbers of a tensor's data in row-major order; "NaN", "Infinity" and "-Infinity"
+    /// strings stand for the non-finite values (refused later with their index).
+    static func flatten(_ v: JSONValue, path: String, into out: inout [Double]) throws(ServeError) {
+        guard case .array(let items) = v else { throw .badRequest("wrong type at \(path): expected a list, found \(v.kind)") }
+        out.reserveCapacity(out.count + items.count)
+        for (k, item) in items.enumerated() {
+            switch item {
+            case .number(let x): out.append(x)
+            case .array: try flatten(item, path: "\(path)[\(k)]", into: &out)
+            case .string("NaN"): out.append(.nan)
+            case .string("Infinity"): out.append(.infinity)
+            case .string("-Infinity"): out.append(-.infinity)
+            default: throw .badRequest("wrong type at \(path)[\(k)]: expected a number, found \(item.kind)")
+            }
+        }
+    }
+}
+
+/// One output tensor of an infer response.
+public struct OutputTensor: Encodable, Sendable {
+    public var name: String
+    public var shape: [Int]
+    public var datatype: String
+    public var data: TensorData
+
+    public enum TensorData: Encodable, Sendable {
+        case fp32([Float])
+        case fp64([Double])
+        case int64([Int])
+        case bytes([String])
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case .fp32(let v): try c.encode(v)
+            case .fp64(let v): try c.encode(v)
+            case .int64(let v): try c.encode(v)
+            case .bytes(let v): try c.encode(v)
+            }
+        }
+    }
+}
+
+public struct InferResponse: Encodable, Sendable {
+    public var modelName: String
+    public var modelVersion: String
+    public var id: String?
+    public var outputs: [OutputTensor]
+    enum CodingKeys: String, CodingKey {
+        case modelName = "model_name", modelVersion = "model_version", id, outputs
+    }
+}
+
+// MARK: - Validation
+
+/// Turns a decoded infer request into model inputs, or a ServeError naming what is wrong.
+public enum InferInput {
+    public static let inputName = "images"
+    public static let outputNames = ["probabilities", "classes", "class_names", "scores", "member_classes"]
+
+    /// The batch size and the model input tensor `[n] + inputShape`.
+    public static func tensor(from request: InferRequest, model: ServedModel) throws(ServeError) -> Tensor {
+        guard request.inputs.count == 1 else {
+            throw .badRequest("expected exactly one input tensor named '\(inputName)', got \(request.inputs.count)")
+        }
+        let input = request.inputs[0]
+        guard input.name == inputName else {
+            throw .badRequest("unknown input '\(input.name)'; this model has one input, '\(inputName)'")
+        }
+        guard input.datatype == "UINT8" || input.datatype == "FP32" else {
+            throw .badRequest("input '\(inputName)' has datatype '\(input.datatype)'; supported: UINT8 (pixel bytes), FP32 (pixel values 0...255)")
+        }
+        let shape = model.inputShape
+        let (h, w, ch) = (shape[0], shape[1], shape[2])
+        let pixels = model.pixelsPerImage
+        let accepted = "[N, \(h), \(w), \(ch)] or [N, \(pixels)]" + (ch == 1 ? " or [N, \(h), \(w)]" : "")
+        let s = input.shape
+        let shapeOK = (s.count == 4 && Array(s[1...]) == shape)
+            || (s.count == 2 && s[1] == pixels)
+            || (ch == 1 && s.count == 3 && s[1] == h && s[2] == w)
+        guard shapeOK, let n = s.first else {
+            throw .badRequest("input '\(inputName)' has shape \(s); this model takes \(accepted)")
+        }
+        guard n >= 1 else { throw .badRequest("input '\(inputName)' has batch size \(n); at least 1 image is needed") }
+        let data = input.data
+        guard data.count == n * pixels else {
+            throw .badRequest("input '\(inputName)' has \(data.count) values; shape \(s) needs \(n * pixels)")
+        }
+        if let bad = data.firstIndex(where: { !$0.isFinite }) {
+            throw .badRequest("input '\(inputName)' has a non-finite value (\(data[bad])) at index \(bad)")
+        }
+        let normalized = request.parameters?.normalized ?? false
+        let scale = model.manifest.input.scale, offset = model.manifest.input.offset
+        var x = Tensor(uninitializedShape: [n] + shape)
+        switch input.datatype {
+        case "UINT8":
+            guard !normalized else { throw .badRequest("parameter 'normalized' applies to FP32 data only") }
+            if let bad = data.firstIndex(where: { $0 < 0 || $0 > 255 || $0.rounded() != $0 }) {
+                throw .badRequest("input '\(inputName)' is UINT8 but holds \(data[bad]) at index \(bad) (integers 0...255 expected)")
+            }
+            // Same arithmetic as `benn predict` on image bytes.
+            x.withMutablePointer { p in
+                for i in 0..<data.count { p[i] = Float(Double(UInt8(data[i])) * scale + offset) }
+            }
+        case "FP32":
+            if normalized {
+                if let bad = data.firstIndex(where: { !Float($0).isFinite }) {
+                    throw .badRequest("input '\(inputName)' has a value outside FP32's range (\(data[bad])) at index \(bad)")
+                }
+                x.withMutablePointer { p in
+                    for i in 0..<data.count { p[i] = Float(data[i]) }
+                }
+            } else {
+                if let bad = data.firstIndex(where: { $0 < 0 || $0 > 255 }) {
+                    throw .badRequest("input '\(inputName)' holds \(data[bad]) at index \(bad); FP32 data are pixel values in 0...255 "
+                        + "(or model inputs with parameters.normalized = true)")
+                }
+                x.withMutablePointer { p in
+                    for i in 0..<data.count { p[i] = Float(Double(Float(data[i])) * scale + offset) }
+                }
+            }
+        default:
+            throw .badRequest("input '\(inputName)' has datatype '\(input.datatype)'; supported: UINT8 (pixel bytes), FP32 (pixel values 0...255)")
+        }
+        return x
+    }
+
+    /// The output names a request asks for (all but `member_classes` by default).
+    public static func requestedOutputs(_ request: InferRequest) throws(ServeError) -> [String] {
+        let perMember = request.parameters?.perMember ?? false
+        guard let asked = request.outputs, !asked.isEmpty else {
+            return ["probabilities", "classes", "class_names", "scores"] + (perMember ? ["member_classes"] : [])
+        }
+        for o in asked where !outputNames.contains(o.name) {
+            throw .badRequest("unknown output '\(o.name)'; outputs: \(outputNames.joined(separator: ", "))")
+        }
+        var names = asked.map(\.name)
+        if perMember, !names.contains("member_classes") { names.append("member_classes") }
+        return names
+    }
+
+    public static func outputs(_ p: ServedModel.Prediction, names: [String], model: ServedModel) -> [OutputTensor] {
+        let n = p.count, c = p.classCount
+        return names.compactMap { name in
+            switch name {
+            case "probabilities": return OutputTensor(name: name, shape: [n, c], datatype: "FP32", data: .fp32(p.probabilities))
+            case "scores": return OutputTensor(name: name, shape: [n, c], datatype: "FP64", data: .fp64(p.scores))
+            case "classes": return OutputTensor(name: name, shape: [n], datatype: "INT64", data: .int64(p.classes))
+            case "class_names": return OutputTensor(name: name, shape: [n], datatype: "BYTES", data: .bytes(p.classes.map { model.classNames[$0] }))
+            case "member_classes":
+                guard let mc = p.memberClasses else { return nil }
+                return OutputTensor(name: name, shape: [n, model.members], datatype: "INT64", data: .int64(mc))
+            default: return nil
+            }
+        }
+    }
+}
