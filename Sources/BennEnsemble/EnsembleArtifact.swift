@@ -187,9 +187,16 @@ public struct EnsembleArtifact: Sendable {
         }
     }
 
-    /// Names of the tensors holding binary weights (stored as sign bits).
+    /// Names of the tensors holding binary weights whose signs are all the forward pass uses
+    /// (stored as sign bits). Methods that scale by mean|W| (xnor, bireal, reactnet) or shift
+    /// by the filter mean (sdbnn) need the latent magnitudes, so those weights stay Float32.
     static func binaryWeightNames(_ model: ModelDescription) throws -> Set<String> {
-        Set(try Sequential(model, seed: 0).parameters.filter { $0.clipRange != nil }.map(\.name))
+        var names = Set<String>()
+        for layer in try Sequential(model, seed: 0).allLayers {
+            if let d = layer as? Dense, d.quantizer?.isPlainSign == true { names.insert(d.weight.name) }
+            if let c = layer as? Conv2D, c.quantizer?.isPlainSign == true { names.insert(c.weight.name) }
+        }
+        return names
     }
 
     /// Sign bits of a weight tensor: one row per output (first dimension), bit j%64 of

@@ -97,12 +97,12 @@ public enum ModelZoo {
         case "fmlp": layers = mlp(hidden: [2048, 2048, 2048], binary: false, classes: classes, method: method)
         case "bcnn": layers = cnn(binary: true, classes: classes, widths: (64, 128, 512), method: method)
         case "fcnn": layers = cnn(binary: false, classes: classes, widths: (64, 128, 512), method: method)
-        case "breal18": layers = resnet(widths: [16, 32, 64, 128], blocksPerStage: 4, binary: true, classes: classes, method: method)
-        case "freal18": layers = resnet(widths: [16, 32, 64, 128], blocksPerStage: 4, binary: false, classes: classes, method: method)
+        case "breal18": layers = resnet(input: inputShape, widths: [16, 32, 64, 128], blocksPerStage: 4, binary: true, classes: classes, method: method)
+        case "freal18": layers = resnet(input: inputShape, widths: [16, 32, 64, 128], blocksPerStage: 4, binary: false, classes: classes, method: method)
         // Small variants of the same shape for tests and quick demos.
         case "tinymlp": layers = mlp(hidden: [64, 64], binary: true, classes: classes, method: method)
         case "tinycnn": layers = cnn(binary: true, classes: classes, widths: (8, 16, 32), method: method)
-        case "tinyres": layers = resnet(widths: [8, 16], blocksPerStage: 2, binary: true, classes: classes, method: method)
+        case "tinyres": layers = resnet(input: inputShape, widths: [8, 16], blocksPerStage: 2, binary: true, classes: classes, method: method)
         default: throw UnknownModel(name: name)
         }
         var d = ModelDescription(name: name, inputShape: inputShape, classes: classes, layers: layers)
@@ -194,9 +194,9 @@ public enum ModelZoo {
     /// every binary convolution (stride 2 and a strided 1x1 real shortcut at each new
     /// stage), global average pooling and a real classifier. The float twin replaces each
     /// sign by nothing and uses ReLU after every block.
-    static func resnet(widths: [Int], blocksPerStage: Int, binary: Bool, classes: Int, method: MethodSpec) -> [LayerSpec] {
+    static func resnet(input: [Int], widths: [Int], blocksPerStage: Int, binary: Bool, classes: Int, method: MethodSpec) -> [LayerSpec] {
         var l: [LayerSpec] = [.conv(filters: widths[0], kernel: 3, stride: 1, same: true, binaryWeights: false), .batchNorm]
-        var shape = [28, 28, widths[0]]
+        var shape = [input[0], input[1], widths[0]]
         for (s, width) in widths.enumerated() {
             for b in 0..<blocksPerStage {
                 let stride = s > 0 && b == 0 ? 2 : 1

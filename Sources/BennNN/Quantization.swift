@@ -120,7 +120,7 @@ public struct WeightQuantizer: Codable, Sendable, Equatable {
     public static let sign = WeightQuantizer()
 
     /// Whether the gradient is the plain masked straight-through one (the fast path).
-    var isPlainSign: Bool { scale == .none && surrogate == .ste && !selfDistribution }
+    public var isPlainSign: Bool { scale == .none && surrogate == .ste && !selfDistribution }
 }
 
 @inline(__always)

@@ -130,3 +130,10 @@ public struct SpecError: Error, CustomStringConvertible {
     }
     public var description: String { location.map { "\($0): \(message)" } ?? message }
 }
+
+extension TrainingSpec {
+    /// The network this spec trains: the model realised with the spec's method.
+    public func modelDescription(inputShape: [Int] = [28, 28, 1], classes: Int = 10) throws -> ModelDescription {
+        try ModelZoo.description(named: model, method: method, inputShape: inputShape, classes: classes)
+    }
+}

@@ -91,3 +91,33 @@ final class ArtifactTests: XCTestCase {
 }
 
 import Foundation
+
+final class MethodArtifactTests: XCTestCase {
+    /// Members trained with each method survive the artifact exactly: the scaled and
+    /// self-distribution methods keep their latent weights, bnn keeps sign bits.
+    func testEveryMethodRoundTripsThroughTheArtifact() throws {
+        Parallelism.threads = 2
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("methods-\(getpid()).benn").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for (model, name) in [("tinycnn", MethodSpec.Name.xnor), ("tinyres", .bireal), ("tinycnn", .sdbnn), ("tinyres", .bnn)] {
+            var s = TrainingSpec()
+            s.model = model
+            s.method = MethodSpec(name)
+            s.seed = 4
+            s.train.epochs = 1
+            s.train.batchSize = 16
+            s.ensemble.strategy = .bagging
+            s.ensemble.members = 2
+            let data = try EnsembleData.make(spec: s, trainImages: syntheticImages(count: 48, seed: 1), testImages: syntheticImages(count: 20, seed: 2))
+            let e = try EnsembleRunner.run(spec: s, data: data)
+            try EnsembleArtifact(ensemble: e, classNames: (0..<10).map(String.init), datasetHash: "abc", bestPrefix: 2,
+                                 environment: [:]).write(to: path)
+            let loaded = try EnsembleArtifact.read(from: path)
+            XCTAssertEqual(loaded.manifest.model, try s.modelDescription(inputShape: [8, 8, 1]), "\(model)/\(name)")
+            let x = Tensor(shape: [3, 8, 8, 1], storage: (0..<192).map { Float($0 % 17) / 8 - 1 })
+            for (a, b) in zip(try loaded.networks(), try e.networks()) {
+                XCTAssertEqual(a.forward(x, training: false), b.forward(x, training: false), "\(model)/\(name)")
+            }
+        }
+    }
+}
