@@ -67,6 +67,7 @@ public final class InferenceNetwork: @unchecked Sendable {
         func folded(_ steps: [InferenceStep]) -> Bool {
             steps.contains { step in
                 if let r = step as? ResidualStep { return folded(r.body) || folded(r.shortcut) }
+                if let r = step as? InputScaledStep { return folded(r.body) }
                 if case .packed = step.input { return true }
                 if case .packed = step.output { return true }
                 return false
@@ -274,6 +275,13 @@ private struct Compiler {
                     i += 1
                     continue
                 }
+                if let scaled = layer as? InputScaled {
+                    let step = try InputScaledStep(scaled, input: shape, output: shapes[i])
+                    steps.append(step)
+                    layout = step.output
+                    i += 1
+                    continue
+                }
                 if let r = layer as? Residual {
                     let step = try ResidualStep(r, input: shape, output: shapes[i])
                     steps.append(step)
@@ -446,6 +454,39 @@ final class ResidualStep: InferenceStep {
             current = UnsafeRawPointer(dst)
             slot ^= 1
         }
+    }
+}
+
+/// XNOR-Net's activation scaling: the compiled body (pack, packed binary layer with Float
+/// output) times each image's `mean|x|`, computed as the training path computes it.
+final class InputScaledStep: InferenceStep {
+    let body: [InferenceStep]
+    let input: Layout, output: Layout
+    let inCount: Int, outCount: Int
+
+    init(_ layer: InputScaled, input: [Int], output: [Int]) throws {
+        var shape = input
+        let shapes = layer.body.map { l -> [Int] in shape = l.outputShape(for: shape); return shape }
+        body = try Compiler(layers: layer.body, shapes: shapes, inputShape: input).compile(expectingClasses: nil)
+        self.input = .float(input)
+        self.output = .float(output)
+        inCount = input.reduce(1, *)
+        outCount = output.reduce(1, *)
+    }
+
+    var reentrant: Bool { body.allSatisfy(\.reentrant) }
+    var rowsPerImage: Int { body.map(\.rowsPerImage).max() ?? 1 }
+    var summary: String { "[" + body.map(\.summary).joined(separator: "; ") + "] x mean|input| per image" }
+
+    func run(_ x: UnsafeRawPointer, images: Int, into y: UnsafeMutableRawPointer, workspace: Workspace, threads: Int) {
+        var current = x
+        for (i, step) in body.enumerated() {
+            let dst = i == body.count - 1 ? y : workspace.raw(ResidualStep.slotBase + 8 + (i & 1), bytes: max(64, images * step.output.bytes))
+            step.run(current, images: images, into: dst, workspace: workspace, threads: threads)
+            current = UnsafeRawPointer(dst)
+        }
+        let scales = InputScaled.scales(x.assumingMemoryBound(to: Float.self), batch: images, perSample: inCount)
+        InputScaled.scaleRows(y.assumingMemoryBound(to: Float.self), scales, perSample: outCount)
     }
 }
 

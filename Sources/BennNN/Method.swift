@@ -26,6 +26,8 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     public var name: Name = .bnn
     /// xnor: `full` (default); bireal: `magnitude_aware` (default).
     public var gradient: WeightGradient?
+    /// xnor: scale each binary layer's output by the mean |input| of the sample.
+    public var activationScaling: Bool = false
     /// sdbnn: activation self-distribution kind.
     public var activationShift: ShiftKind = .se
     /// sdbnn: squeeze-and-excitation reduction (hidden width = channels / reduction).
@@ -50,7 +52,8 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     public static func optionKeys(for name: Name) -> [String] {
         switch name {
         case .bnn: return []
-        case .xnor, .bireal: return ["gradient"]
+        case .xnor: return ["gradient", "activation_scaling"]
+        case .bireal: return ["gradient"]
         case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs"]
         case .sdbnn: return ["activation_shift", "se_reduction", "surrogate", "ede_min_temperature", "ede_max_temperature"]
         }

@@ -44,6 +44,8 @@ public indirect enum LayerSpec: Codable, Sendable, Equatable {
     case globalAveragePool
     /// `body(x) + shortcut(x)`; an empty shortcut is the identity.
     case residual(body: [LayerSpec], shortcut: [LayerSpec])
+    /// `body(x) · mean|x|` per sample: XNOR-Net's activation scaling around sign + binary layer.
+    case inputScaled(body: [LayerSpec])
 
     /// Whether the layer's output is ±1.
     var isSign: Bool {
@@ -119,6 +121,7 @@ public enum ModelZoo {
         let q = method.activationQuantizer(spatial: input.count == 3)
         body.append(q == .sign ? .sign : .activation(q))
         body.append(layer)
+        if method.name == .xnor && method.activationScaling { body = [.inputScaled(body: body)] }
         if pool > 1 { body.append(.maxPool(size: pool)) }
         body.append(.batchNorm)
         var out = body

@@ -90,6 +90,9 @@ public final class Sequential {
                     throw InvalidModel(description: "layer \(name): residual body gives \(out) but the shortcut gives \(sOut)")
                 }
                 layer = Residual(body: b.layers, shortcut: s.layers)
+            case let .inputScaled(body):
+                let b = try build(body, input: shape, root: rng.split(1), prefix: "\(name).body")
+                layer = InputScaled(body: b.layers)
             }
             shape = layer.outputShape(for: shape)
             guard shape.allSatisfy({ $0 > 0 }) else {
@@ -153,6 +156,7 @@ public final class Sequential {
         func walk(_ ls: [Layer]) -> [Layer] {
             ls.flatMap { l -> [Layer] in
                 if let r = l as? Residual { return [l] + walk(r.body) + walk(r.shortcut) }
+                if let s = l as? InputScaled { return [l] + walk(s.body) }
                 return [l]
             }
         }

@@ -54,6 +54,7 @@ public enum SpecParser {
                     let f = "method_options.\(k.string ?? "")"
                     switch k.string {
                     case "gradient": spec.method.gradient = try r.choice(v, f, MethodSpec.WeightGradient.self)
+                    case "activation_scaling": spec.method.activationScaling = try r.bool(v, f)
                     case "teacher": spec.method.teacher = try r.string(v, f)
                     case "teacher_epochs": spec.method.teacherEpochs = try r.int(v, f, min: 1)
                     case "two_step": spec.method.twoStep = try r.bool(v, f)

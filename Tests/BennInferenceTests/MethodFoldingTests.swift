@@ -48,7 +48,9 @@ final class MethodFoldingTests: XCTestCase {
         staticSD.activationShift = .static
         var xnorST = MethodSpec(.xnor)
         xnorST.gradient = .straightThrough
-        return MethodSpec.Name.allCases.map { MethodSpec($0) } + [staticSD, xnorST]
+        var xnorScaled = MethodSpec(.xnor)
+        xnorScaled.activationScaling = true
+        return MethodSpec.Name.allCases.map { MethodSpec($0) } + [staticSD, xnorST, xnorScaled]
     }
 
     func testEveryMethodFoldsOnTinyCNN() throws {

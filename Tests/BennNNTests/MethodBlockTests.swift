@@ -168,6 +168,18 @@ final class MethodBlockTests: XCTestCase {
         XCTAssertEqual(act.bias!.grad[1], d[1] + d[3], accuracy: 1e-6)
     }
 
+    /// XNOR-Net's activation scaling around a real layer (so finite differences apply).
+    func testInputScaledGradient() throws {
+        let d = ModelDescription(name: "s", inputShape: [6], classes: 4, layers: [
+            .inputScaled(body: [.dense(units: 4, binaryWeights: false)]),
+        ])
+        let model = try Sequential(d, seed: 2)
+        var rng = SeededGenerator(seed: 3)
+        var x = randomTensor([3, 6], &rng)
+        for i in 0..<x.count where abs(x[i]) < 0.05 { x[i] = 0.3 }  // away from the kink of |x|
+        checkGradients(model.layers[0], input: x, eps: 1e-3)
+    }
+
     func testMethodsBuildEveryModel() throws {
         for model in ["bcnn", "bmlp", "breal18", "tinycnn", "tinymlp", "tinyres"] {
             for name in MethodSpec.Name.allCases {

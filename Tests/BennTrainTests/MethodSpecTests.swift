@@ -17,7 +17,7 @@ final class MethodSpecTests: XCTestCase {
         method: sdbnn
         """)
         XCTAssertEqual(spec.method.name, .sdbnn)
-        XCTAssertEqual(spec.method.activationShift, .static)
+        XCTAssertEqual(spec.method.activationShift, .static, "\(spec.method)")
         XCTAssertEqual(spec.method.seReduction, 8)
         XCTAssertEqual(spec.method.surrogate, .approxSign)
         let r = try SpecParser.parse("model: bcnn\nmethod: reactnet\nmethod_options:\n  teacher: t.ckpt\n  two_step: false\n")
