@@ -1,4 +1,5 @@
 import XCTest
+import Dispatch
 import BennData
 import BennEnsemble
 import BennNN
@@ -118,6 +119,38 @@ final class MethodArtifactTests: XCTestCase {
             for (a, b) in zip(try loaded.networks(), try e.networks()) {
                 XCTAssertEqual(a.forward(x, training: false), b.forward(x, training: false), "\(model)/\(name)")
             }
+        }
+    }
+}
+
+final class StandAloneMethodTests: XCTestCase {
+    /// A one-job (strategy single) SD-BNN training through the member trainer (what a
+    /// cluster worker runs) equals the plain trainer's run of the spec.
+    func testSingleMemberEqualsPlainTraining() throws {
+        Parallelism.threads = 1
+        var s = TrainingSpec()
+        s.model = "tinycnn"
+        s.method = MethodSpec(.sdbnn)
+        s.seed = 11
+        s.train.epochs = 2
+        s.train.batchSize = 16
+        s.train.optimizer = .sgd
+        s.train.learningRate = 0.01
+        let train = try syntheticImages(count: 48, seed: 1), test = try syntheticImages(count: 20, seed: 2)
+        let data = try EnsembleData.make(spec: s, trainImages: train, testImages: test)
+        let state = EnsembleState(spec: s, trainingCount: data.training.count, classes: 10)
+        let job = try XCTUnwrap(state.readyJobs().first)
+        // On another thread, as a cluster worker runs it.
+        nonisolated(unsafe) var result: MemberResult?
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread { result = try? MemberTrainer.train(job, data: data); done.signal() }
+        thread.start()
+        done.wait()
+        let member = try XCTUnwrap(result)
+        let trainer = try Trainer(spec: s, inputShape: [8, 8, 1], classes: 10)
+        try trainer.fit(train: data.training, test: data.test)
+        for (name, t) in trainer.model.namedTensors {
+            XCTAssertEqual(member.tensors[name], t, name)
         }
     }
 }
