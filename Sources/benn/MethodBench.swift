@@ -25,6 +25,8 @@ struct BenchMethods: ParsableCommand {
     @Option(help: "Data directory.") var data: String = FashionMNIST.defaultDirectory
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Option(help: "Write the figures as JSON here.") var report: String?
+    @Flag(help: "Only measure folded inference of every method's network (untrained weights; speed does not depend on them), all in one pass.")
+    var inferenceOnly = false
 
     struct Row: Codable {
         var model: String
@@ -57,6 +59,7 @@ struct BenchMethods: ParsableCommand {
                 return m
             }
             Console.log("compute: BLAS kernel \(BLAS.coreName), binary kernels \(BinaryKernels.active.rawValue), \(threads) threads")
+            if inferenceOnly { return try measureInference(methods: methodNames, threads: threads) }
             var rows: [Row] = []
             var recipe = TrainingSpec.RecipeSpec()
             recipe.epochs = epochs
@@ -111,5 +114,37 @@ struct BenchMethods: ParsableCommand {
                                            trainingSamples: trainingSamples, versions: RuntimeInfo.versions), to: report)
             }
         }
+    }
+
+    struct InferenceRow: Codable {
+        var model: String
+        var method: String
+        var folded: Bool
+        var batch: Int
+        var threads: Int
+        var imagesPerSecond: Double
+        var millisecondsPerBatch: Double
+    }
+
+    /// Folded inference of each method's network back to back, so the figures share one
+    /// machine state (the training table's inference column is measured between trainings).
+    func measureInference(methods: [MethodSpec.Name], threads: Int) throws {
+        var rows: [InferenceRow] = []
+        for model in models.split(separator: ",").map(String.init) {
+            guard let twin = ModelZoo.floatTwin(of: model) else { throw ValidationError("no float twin for '\(model)'") }
+            for (name, method) in [(twin, MethodSpec.Name.bnn)] + methods.map({ (model, $0) }) {
+                let net = try InferenceNetwork(try Sequential(try ModelZoo.description(named: name, method: MethodSpec(method)), seed: seed))
+                for r in InferenceBenchmark.measure(net, name: name, batches: [1, 256], threadCounts: [threads]) {
+                    rows.append(InferenceRow(model: name, method: name == twin ? "float" : method.rawValue, folded: net.isFolded,
+                                             batch: r.batch, threads: r.threads, imagesPerSecond: r.imagesPerSecond,
+                                             millisecondsPerBatch: r.millisecondsPerBatch))
+                }
+            }
+        }
+        print("model    method    folded  batch  threads   ms/batch    images/s")
+        for r in rows {
+            print("\(r.model.padding(toLength: 8, withPad: " ", startingAt: 0)) \(r.method.padding(toLength: 9, withPad: " ", startingAt: 0)) \(String(r.folded).leftPad(6))  \(String(r.batch).leftPad(5))  \(String(r.threads).leftPad(7))  \(Console.fixed(r.millisecondsPerBatch, 3).leftPad(9))  \(String(Int(r.imagesPerSecond)).leftPad(10))")
+        }
+        if let report { try writeJSONReport(rows, to: report) }
     }
 }
