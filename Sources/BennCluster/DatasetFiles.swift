@@ -13,34 +13,59 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
     public var files: [File]
 }
 
-/// Coordinator side: the dataset files it can serve, by hash.
-public final class DatasetServer {
+/// Coordinator side: the dataset files it can serve, by hash. Thread-safe: specs are
+/// prepared off the event loop, which serves the chunks.
+public final class DatasetServer: @unchecked Sendable {
+    private let lock = NSLock()
     private var paths: [String: String] = [:]   // sha256 -> path
     private var cache: [String: [UInt8]] = [:]
+    /// Manifests already computed, by directory, with the files' sizes and modification
+    /// times they were computed from (a changed file is hashed again).
+    private var manifests: [String: (stamp: [String], manifest: DatasetManifest)] = [:]
 
     public init() {}
 
     /// Registers the four IDX files of `directory` and returns their manifest.
     public func register(directory: String) throws -> DatasetManifest {
-        var files: [DatasetManifest.File] = []
+        var filePaths: [String] = []
         for split in [FashionMNIST.Split.train, .test] {
             let (images, labels) = try FashionMNIST.files(directory: directory, split: split)
-            for path in [images, labels] {
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    throw DatasetError.inconsistentData("cannot read \(path)")
-                }
-                let bytes = [UInt8](data)
-                let hash = SHA256.hexDigest(bytes)
-                paths[hash] = path
-                cache[hash] = bytes
-                files.append(.init(name: (path as NSString).lastPathComponent, sha256: hash, size: bytes.count))
-            }
+            filePaths += [images, labels]
         }
-        return DatasetManifest(files: files)
+        let stamp = filePaths.map { path -> String in
+            let a = try? FileManager.default.attributesOfItem(atPath: path)
+            return "\(path) \((a?[.size] as? NSNumber)?.intValue ?? -1) \((a?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1)"
+        }
+        lock.lock()
+        let known = manifests[directory]
+        lock.unlock()
+        if let known, known.stamp == stamp { return known.manifest }
+        var files: [DatasetManifest.File] = []
+        var loaded: [(String, String, [UInt8])] = []
+        for path in filePaths {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw DatasetError.inconsistentData("cannot read \(path)")
+            }
+            let bytes = [UInt8](data)
+            let hash = SHA256.hexDigest(bytes)
+            loaded.append((hash, path, bytes))
+            files.append(.init(name: (path as NSString).lastPathComponent, sha256: hash, size: bytes.count))
+        }
+        let manifest = DatasetManifest(files: files)
+        lock.lock()
+        for (hash, path, bytes) in loaded {
+            paths[hash] = path
+            cache[hash] = bytes
+        }
+        manifests[directory] = (stamp, manifest)
+        lock.unlock()
+        return manifest
     }
 
     /// Bytes `offset ..< offset+length` of the file with this hash, or nil if unknown.
     public func chunk(sha256: String, offset: Int, length: Int) -> [UInt8]? {
+        lock.lock()
+        defer { lock.unlock() }
         if cache[sha256] == nil, let p = paths[sha256], let d = FileManager.default.contents(atPath: p) { cache[sha256] = [UInt8](d) }
         guard let bytes = cache[sha256], offset >= 0, offset <= bytes.count, length >= 0 else { return nil }
         return Array(bytes[offset..<min(bytes.count, offset + min(length, Wire.chunkBytes))])
@@ -82,8 +107,7 @@ public struct DatasetCache: Sendable {
         let dir = folder(for: manifest)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let tmp = dir + "/." + file.name + ".part-\(getpid())"
-        FileManager.default.createFile(atPath: tmp, contents: Data(bytes))
-        guard rename(tmp, dir + "/" + file.name) == 0 else {
+        guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes)), rename(tmp, dir + "/" + file.name) == 0 else {
             throw DatasetError.inconsistentData("cannot store dataset file in \(dir)")
         }
     }

@@ -61,8 +61,11 @@ public final class Worker {
     /// A finished result waiting for the coordinator's ACK (sent again after a reconnect).
     var unacknowledged: Message?
     var trainingThread: Thread?
+    /// The last dataset loaded (decompressed and parsed), kept for the next job on it.
+    let loaded = LoadedDataset()
 
     public init(config: WorkerConfig, log: @escaping @Sendable (String) -> Void) throws {
+        MemoryTuning.keepLargeBuffers()  // results are encoded and sent as one large buffer
         self.config = config
         self.log = log
         context = try ZMQContext()
@@ -243,13 +246,13 @@ public final class Worker {
         let folder = cache.folder(for: p.dataset)
         let outbox = self.outbox
         let log = self.log
+        let loaded = self.loaded
         let box = UnsafeSendableBox(p)
         let thread = Thread {
             let p = box.value
             let base: [String: JSONValue] = ["job_id": .string(p.jobID), "spec_id": .string(p.specID), "member": .integer(p.job.member)]
             do {
-                let train = try FashionMNIST.load(directory: folder, split: .train)
-                let test = try FashionMNIST.load(directory: folder, split: .test)
+                let (train, test) = try loaded.images(folder: folder)
                 let data = try EnsembleData.make(spec: p.job.spec, trainImages: train, testImages: test)
                 let warm = try p.warmStart.map { try SafeTensors.decode($0, path: "warm start").tensors }
                 var lastProgress = 0.0
@@ -282,5 +285,24 @@ public final class Worker {
         thread.stackSize = 16 << 20
         trainingThread = thread
         thread.start()
+    }
+}
+
+/// A worker's in-memory copy of the dataset it trained on last: decompressing and parsing
+/// Fashion-MNIST takes about half a second, once per worker instead of once per job.
+final class LoadedDataset: @unchecked Sendable {
+    private let lock = NSLock()
+    private var folder: String?
+    private var images: (train: LabeledImages, test: LabeledImages)?
+
+    func images(folder: String) throws -> (train: LabeledImages, test: LabeledImages) {
+        lock.lock()
+        defer { lock.unlock() }
+        if self.folder == folder, let images { return images }
+        let train = try FashionMNIST.load(directory: folder, split: .train)
+        let test = try FashionMNIST.load(directory: folder, split: .test)
+        self.folder = folder
+        images = (train, test)
+        return (train, test)
     }
 }

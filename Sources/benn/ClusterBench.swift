@@ -17,13 +17,48 @@ struct BenchCluster: ParsableCommand {
 
     @Option(help: "Comma-separated simulated worker counts (0: skip).") var simulated: String = "100,1000"
     @Option(name: .customLong("simulated-jobs"), help: "Jobs per simulated run.") var simulatedJobs: Int = 400
+    @Flag(name: .customLong("simulated-ready-after-ack"),
+          help: "Simulated workers ask for their next job only when their result is ACKed (older workers did), instead of with the result.")
+    var readyAfterAck = false
     @Flag(name: .customLong("skip-scaling")) var skipScaling = false
     @Option(name: .customLong("scaling-limit"), help: "Training samples per member in the scaling run.") var scalingLimit: Int = 12000
+    @Option(name: .customLong("scaling-runs"), help: "Comma-separated WORKERSxTHREADS cluster runs of the scaling spec.")
+    var scalingRuns: String = "1x2,2x1,1x1"
+    @Flag(name: .customLong("skip-ceiling"), help: "Skip timing one member in-process with 1 and 2 threads.") var skipCeiling = false
+    @Option(name: .customLong("latency-members"),
+            help: "Members of the dispatch-latency run (bmlp results of 40 MB, short training; 0: skip).")
+    var latencyMembers: Int = 16
+    @Option(name: .customLong("latency-runs"), help: "Comma-separated WORKERSxTHREADS runs of the latency spec.")
+    var latencyRuns: String = "1x2,2x1"
     @Option(help: "Write the figures as JSON here.") var report: String?
 
-    struct ScalingResult: Codable { var workers: Int; var threadsPerWorker: Int; var seconds: Double; var dispatchMedianMs: Double?; var dispatchP99Ms: Double? }
-    struct SimulatedResult: Codable { var workers: Int; var jobs: Int; var seconds: Double; var jobsPerSecond: Double; var coordinatorCPUPercent: Double; var dispatchMedianMs: Double?; var dispatchP99Ms: Double? }
-    struct Report: Codable { var scaling: [ScalingResult]; var scalingRatio: Double?; var simulated: [SimulatedResult] }
+    struct ScalingResult: Codable {
+        var workers: Int; var threadsPerWorker: Int; var seconds: Double
+        /// Result taken off the socket to the worker's next job leaving.
+        var dispatchCount: Int?; var dispatchMedianMs: Double?; var dispatchP99Ms: Double?
+        /// Taking a result (40 MB) off the socket, before it is handled.
+        var receiveMedianMs: Double?; var receiveP99Ms: Double?
+    }
+    struct SimulatedResult: Codable {
+        var workers: Int; var jobs: Int; var readyAfterAck: Bool; var seconds: Double; var jobsPerSecond: Double
+        /// The coordinator process (all its threads), and its event loop thread alone per job.
+        var coordinatorCPUPercent: Double; var eventLoopCPUPerJobMs: Double?
+        var dispatchMedianMs: Double?; var dispatchP99Ms: Double?
+    }
+    /// One member trained in-process with 1 and 2 threads (median seconds): the 2-thread
+    /// speedup bounds what 2 one-thread workers can gain over 1 two-thread worker.
+    struct Ceiling: Codable { var oneThreadSeconds: Double; var twoThreadSeconds: Double; var threadSpeedup: Double; var workersOverThreadsCeiling: Double }
+    struct Report: Codable {
+        var scaling: [ScalingResult]
+        /// 1 worker x 2 threads over 2 workers x 1 thread (same cores).
+        var scalingRatio: Double?
+        /// 1 worker x 1 thread over 2 workers x 1 thread (one more worker).
+        var workerScalingRatio: Double?
+        var ceiling: Ceiling?
+        /// Many short bmlp members: enough results for a median and a p99 of the dispatch latency.
+        var latency: [ScalingResult]
+        var simulated: [SimulatedResult]
+    }
 
     func run() throws {
         try reportingErrors {
@@ -31,7 +66,37 @@ struct BenchCluster: ParsableCommand {
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("benn-bench-cluster-\(getpid())").path
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: work) }
-            var rep = Report(scaling: [], scalingRatio: nil, simulated: [])
+            var rep = Report(scaling: [], scalingRatio: nil, workerScalingRatio: nil, ceiling: nil, latency: [], simulated: [])
+            func parse(_ runs: String, _ option: String) throws -> [(Int, Int)] {
+                try runs.split(separator: ",").map { run in
+                    let parts = run.split(separator: "x").compactMap { Int($0) }
+                    guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw ValidationError("\(option): '\(run)' is not WORKERSxTHREADS") }
+                    return (parts[0], parts[1])
+                }
+            }
+            func describe(_ r: ScalingResult) -> String {
+                "dispatch latency (\(r.dispatchCount ?? 0) results) median \(Console.fixed(r.dispatchMedianMs ?? .nan, 2)) ms, p99 \(Console.fixed(r.dispatchP99Ms ?? .nan, 2)) ms; taking a result off the socket median \(Console.fixed(r.receiveMedianMs ?? .nan, 2)) ms, p99 \(Console.fixed(r.receiveP99Ms ?? .nan, 2)) ms"
+            }
+            if latencyMembers > 0 {
+                let spec = """
+                model: bmlp
+                seed: 3
+                data:
+                  limit: 1024
+                  test_limit: 200
+                train:
+                  epochs: 1
+                ensemble:
+                  strategy: bagging
+                  members: \(latencyMembers)
+                """
+                try spec.write(toFile: work + "/latency.yaml", atomically: true, encoding: .utf8)
+                for (workers, threads) in try parse(latencyRuns, "--latency-runs") {
+                    let r = try scalingRun(exe: exe, dir: work + "/latency-\(workers)x\(threads)", spec: work + "/latency.yaml", workers: workers, threads: threads)
+                    rep.latency.append(r)
+                    print("latency: \(latencyMembers) bmlp members, \(workers) worker(s) x \(threads) thread(s): \(describe(r))")
+                }
+            }
             if !skipScaling {
                 let spec = """
                 model: bmlp
@@ -46,19 +111,31 @@ struct BenchCluster: ParsableCommand {
                   members: 4
                 """
                 try spec.write(toFile: work + "/scaling.yaml", atomically: true, encoding: .utf8)
-                for (workers, threads) in [(1, 2), (2, 1)] {
-                    let r = try scalingRun(exe: exe, dir: work + "/scaling-\(workers)", workers: workers, threads: threads)
+                for (workers, threads) in try parse(scalingRuns, "--scaling-runs") {
+                    let r = try scalingRun(exe: exe, dir: work + "/scaling-\(workers)x\(threads)", spec: work + "/scaling.yaml", workers: workers, threads: threads)
                     rep.scaling.append(r)
-                    print("scaling: \(workers) worker(s) x \(threads) thread(s): \(Console.fixed(r.seconds, 1)) s, dispatch latency median \(Console.fixed(r.dispatchMedianMs ?? .nan, 2)) ms")
+                    print("scaling: \(workers) worker(s) x \(threads) thread(s): \(Console.fixed(r.seconds, 1)) s; \(describe(r))")
                 }
-                rep.scalingRatio = rep.scaling[0].seconds / rep.scaling[1].seconds
-                print("scaling ratio (1 worker / 2 workers wall time): \(Console.fixed(rep.scalingRatio!, 2))x")
+                func seconds(_ w: Int, _ t: Int) -> Double? { rep.scaling.first { $0.workers == w && $0.threadsPerWorker == t }?.seconds }
+                if let a = seconds(1, 2), let b = seconds(2, 1) {
+                    rep.scalingRatio = a / b
+                    print("scaling ratio, same cores (1 worker x 2 threads / 2 workers x 1 thread, wall time): \(Console.fixed(a / b, 2))x")
+                }
+                if let a = seconds(1, 1), let b = seconds(2, 1) {
+                    rep.workerScalingRatio = a / b
+                    print("scaling ratio, one more worker (1 worker x 1 thread / 2 workers x 1 thread, wall time): \(Console.fixed(a / b, 2))x")
+                }
+                if !skipCeiling {
+                    let c = try ceiling(specPath: work + "/scaling.yaml")
+                    rep.ceiling = c
+                    print("in-process, one member: 1 thread \(Console.fixed(c.oneThreadSeconds, 2)) s, 2 threads \(Console.fixed(c.twoThreadSeconds, 2)) s (\(Console.fixed(c.threadSpeedup, 2))x); ceiling of 2 workers x 1 thread over 1 worker x 2 threads: \(Console.fixed(c.workersOverThreadsCeiling, 2))x")
+                }
             }
             for n in simulated.split(separator: ",").compactMap({ Int($0) }) where n > 0 {
                 // At least two jobs per worker, so every worker's result-to-next-job time is seen.
                 let r = try simulatedRun(exe: exe, dir: work + "/sim-\(n)", workers: n, jobs: max(simulatedJobs, 2 * n))
                 rep.simulated.append(r)
-                print("simulated: \(n) workers, \(r.jobs) jobs in \(Console.fixed(r.seconds, 2)) s (\(Int(r.jobsPerSecond)) jobs/s), coordinator CPU \(Console.fixed(r.coordinatorCPUPercent, 1))%, dispatch latency median \(Console.fixed(r.dispatchMedianMs ?? .nan, 2)) ms, p99 \(Console.fixed(r.dispatchP99Ms ?? .nan, 2)) ms")
+                print("simulated: \(n) workers (READY \(readyAfterAck ? "after the ACK" : "with the RESULT")), \(r.jobs) jobs in \(Console.fixed(r.seconds, 2)) s (\(Int(r.jobsPerSecond)) jobs/s), coordinator CPU \(Console.fixed(r.coordinatorCPUPercent, 1))% (event loop \(Console.fixed(r.eventLoopCPUPerJobMs ?? .nan, 3)) ms per job), dispatch latency median \(Console.fixed(r.dispatchMedianMs ?? .nan, 2)) ms, p99 \(Console.fixed(r.dispatchP99Ms ?? .nan, 2)) ms")
             }
             if let report {
                 try writeJSONReport(rep, to: report)
@@ -91,9 +168,10 @@ struct BenchCluster: ParsableCommand {
         throw ValidationError("the coordinator did not start (see \(log))")
     }
 
-    func latencies(_ client: ClusterClient) throws -> (Double?, Double?) {
+    /// (count, median, p99) of one of the coordinator's timing series in `status`.
+    func timing(_ client: ClusterClient, _ key: String) throws -> (Int?, Double?, Double?) {
         let s = try client.status()
-        guard case let .object(o)? = s["dispatch_latency_ms"] else { return (nil, nil) }
+        guard case let .object(o)? = s[key] else { return (nil, nil, nil) }
         func num(_ v: JSONValue?) -> Double? {
             switch v {
             case let .number(n)?: return n
@@ -101,10 +179,10 @@ struct BenchCluster: ParsableCommand {
             default: return nil
             }
         }
-        return (num(o["median"]), num(o["p99"]))
+        return (o["count"]?.intValue, num(o["median"]), num(o["p99"]))
     }
 
-    func scalingRun(exe: String, dir: String, workers: Int, threads: Int) throws -> ScalingResult {
+    func scalingRun(exe: String, dir: String, spec: String, workers: Int, threads: Int) throws -> ScalingResult {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let coordinator = try spawn(exe, ["coordinator", "--bind", "tcp://127.0.0.1:*", "--state", dir + "/state"], log: dir + "/coordinator.log")
         var procs = [coordinator]
@@ -116,7 +194,7 @@ struct BenchCluster: ParsableCommand {
         Thread.sleep(forTimeInterval: 0.5)
         let client = try ClusterClient(endpoint: ep)
         let start = Date()
-        let id = try client.submit(try SpecParser.load(path: (dir as NSString).deletingLastPathComponent + "/scaling.yaml"), output: nil)
+        let id = try client.submit(try SpecParser.load(path: spec), output: nil)
         while true {
             let s = try client.status()
             if case let .array(specs)? = s["specs"], specs.contains(where: {
@@ -127,8 +205,43 @@ struct BenchCluster: ParsableCommand {
             Thread.sleep(forTimeInterval: 0.2)
         }
         let seconds = Date().timeIntervalSince(start)
-        let (median, p99) = try latencies(client)
-        return ScalingResult(workers: workers, threadsPerWorker: threads, seconds: seconds, dispatchMedianMs: median, dispatchP99Ms: p99)
+        let (count, median, p99) = try timing(client, "dispatch_latency_ms")
+        let (_, receiveMedian, receiveP99) = try timing(client, "large_receive_ms")
+        return ScalingResult(workers: workers, threadsPerWorker: threads, seconds: seconds, dispatchCount: count, dispatchMedianMs: median, dispatchP99Ms: p99,
+                             receiveMedianMs: receiveMedian, receiveP99Ms: receiveP99)
+    }
+
+    /// Trains members 0 and 1 of the scaling spec in-process, alternating 1 and 2 threads,
+    /// and takes the median time per thread count (data loading excluded).
+    func ceiling(specPath: String) throws -> Ceiling {
+        let spec = try SpecParser.load(path: specPath)
+        let train = try FashionMNIST.load(directory: spec.data.directory, split: .train)
+        let test = try FashionMNIST.load(directory: spec.data.directory, split: .test)
+        let data = try EnsembleData.make(spec: spec, trainImages: train, testImages: test)
+        let state = EnsembleState(spec: spec, trainingCount: data.training.count, classes: train.classCount)
+        var times: [Int: [Double]] = [1: [], 2: []]
+        let saved = Parallelism.threads
+        defer { Parallelism.threads = saved }
+        for member in 0..<2 {
+            for threads in member == 0 ? [1, 2] : [2, 1] {
+                Parallelism.threads = threads
+                let start = Date()
+                _ = try MemberTrainer.train(state.job(member), data: data)
+                times[threads]!.append(Date().timeIntervalSince(start))
+            }
+        }
+        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+        let t1 = median(times[1]!), t2 = median(times[2]!)
+        return Ceiling(oneThreadSeconds: t1, twoThreadSeconds: t2, threadSpeedup: t1 / t2, workersOverThreadsCeiling: 2 * t2 / t1)
+    }
+
+    /// CPU seconds the coordinator's event loop thread has used (from `status`).
+    func eventLoopCPU(_ client: ClusterClient) throws -> Double? {
+        switch try client.status()["event_loop_cpu_s"] {
+        case let .number(n)?: return n
+        case let .int(i)?: return Double(i)
+        default: return nil
+        }
     }
 
     /// CPU seconds (user + system) a process has used, from /proc.
@@ -178,6 +291,7 @@ struct BenchCluster: ParsableCommand {
         let client = try ClusterClient(endpoint: ep)
         Thread.sleep(forTimeInterval: 0.5)
         let cpuBefore = cpuSeconds(coordinator.processIdentifier)
+        let loopBefore = try eventLoopCPU(client)
         let start = Date()
         var ids = Set<String>()
         for k in 0..<specCount {
@@ -196,12 +310,15 @@ struct BenchCluster: ParsableCommand {
                 while let frames = try sockets[i].receive(timeoutMilliseconds: 0) {
                     guard let m = try? Message.decode(frames) else { continue }
                     switch m.type {
-                    case .welcome, .ack: _ = try sockets[i].send(Message(.ready).frames())
+                    case .welcome: _ = try sockets[i].send(Message(.ready).frames())
+                    case .ack: if readyAfterAck { _ = try sockets[i].send(Message(.ready).frames()) }
                     case .job:
-                        let job = try m.decodeField("job", as: MemberJob.self)
+                        guard case let .object(job)? = m.header["job"], let member = job["member"]?.intValue else { continue }
                         _ = try sockets[i].send(Message(.result, ["job_id": .string(try m.string("job_id")), "spec_id": .string(try m.string("spec_id")),
-                                                                  "member": .integer(job.member), "history": history, "seconds": .number(0)],
+                                                                  "member": .integer(member), "history": history, "seconds": .number(0)],
                                                         payloads: [tensorBytes]).frames())
+                        // Like a real worker: the next job is asked for with the result.
+                        if !readyAfterAck { _ = try sockets[i].send(Message(.ready).frames()) }
                     default: break
                     }
                 }
@@ -224,10 +341,11 @@ struct BenchCluster: ParsableCommand {
         }
         let seconds = Date().timeIntervalSince(start)
         let cpu = cpuSeconds(coordinator.processIdentifier) - cpuBefore
-        let (median, p99) = try latencies(client)
+        let (_, median, p99) = try timing(client, "dispatch_latency_ms")
+        let loopCPU = try eventLoopCPU(client).flatMap { after in loopBefore.map { (after - $0) * 1000 / Double(specCount * 10) } }
         for s in sockets { s.close() }
-        return SimulatedResult(workers: n, jobs: specCount * 10, seconds: seconds, jobsPerSecond: Double(specCount * 10) / seconds,
-                               coordinatorCPUPercent: 100 * cpu / seconds, dispatchMedianMs: median, dispatchP99Ms: p99)
+        return SimulatedResult(workers: n, jobs: specCount * 10, readyAfterAck: readyAfterAck, seconds: seconds, jobsPerSecond: Double(specCount * 10) / seconds,
+                               coordinatorCPUPercent: 100 * cpu / seconds, eventLoopCPUPerJobMs: loopCPU, dispatchMedianMs: median, dispatchP99Ms: p99)
     }
 }
 
