@@ -48,16 +48,10 @@ public enum InferenceFolding {
         if alpha == nil && signShift == nil { return threshold(scale: scale, shift: shift, k: k) }
         let a = Double(alpha ?? 1)
         let (t0, flip) = BinaryKernels.foldThreshold(scale: a * Double(scale), bias: Double(shift) + Double(signShift ?? 0), k: k)
-        func neg(_ x: Int) -> Bool { floatSignBit(x: x, k: k, alpha: alpha, scale: scale, shift: shift, signShift: signShift) }
-        var t = Int(t0)
-        if flip == 0 {
-            while t >= 0 && neg(t) { t -= 1 }
-            while t < k && !neg(t + 1) { t += 1 }
-        } else {
-            while t > 0 && !neg(t - 1) { t -= 1 }
-            while t <= k && neg(t) { t += 1 }
+        let t = boundary(from: t0, flip: flip, k: k) {
+            floatSignBit(x: $0, k: k, alpha: alpha, scale: scale, shift: shift, signShift: signShift)
         }
-        return (Int32(t), flip)
+        return (t, flip)
     }
 
     /// The integer rule of `BinaryKernels.gemmThreshold` for one output channel that gives
@@ -72,7 +66,12 @@ public enum InferenceFolding {
     /// `x < threshold`), so fixing the boundary fixes every `x`.
     public static func threshold(scale: Float, shift: Float, k: Int) -> (threshold: Int32, flip: UInt8) {
         let (t0, flip) = BinaryKernels.foldThreshold(scale: Double(scale), bias: Double(shift), k: k)
-        func neg(_ x: Int) -> Bool { floatSignBit(x: x, k: k, scale: scale, shift: shift) }
+        return (boundary(from: t0, flip: flip, k: k) { floatSignBit(x: $0, k: k, scale: scale, shift: shift) }, flip)
+    }
+
+    /// Moves a threshold from its exact-arithmetic start `t0` to where the monotone Float
+    /// predicate `neg` (bit 1 for popcount `x`) actually changes.
+    static func boundary(from t0: Int32, flip: UInt8, k: Int, _ neg: (Int) -> Bool) -> Int32 {
         var t = Int(t0)
         if flip == 0 {
             // Bit 1 exactly for x in (t, k]: neg(t) false (or t == -1), neg(t + 1) true (or t == k).
@@ -83,7 +82,7 @@ public enum InferenceFolding {
             while t > 0 && !neg(t - 1) { t -= 1 }
             while t <= k && neg(t) { t += 1 }
         }
-        return (Int32(t), flip)
+        return Int32(t)
     }
 
     /// Per-channel thresholds and flips for a folded batch norm + sign after a binary layer
