@@ -425,35 +425,39 @@ final class ResidualStep: InferenceStep {
 
     func run(_ x: UnsafeRawPointer, images: Int, into y: UnsafeMutableRawPointer, workspace: Workspace, threads: Int) {
         let out = y.assumingMemoryBound(to: Float.self)
-        runBranch(body, x, images: images, into: y, workspace: workspace, threads: threads, slots: ResidualStep.slotBase)
         let n = images * count
+        runChain(body, x, images: images, into: y, outputBytes: n * 4, workspace: workspace, threads: threads,
+                 slots: ResidualStep.slotBase)
         if shortcut.isEmpty {
             let s = x.assumingMemoryBound(to: Float.self)
             for i in 0..<n { out[i] += s[i] }
             return
         }
         let tmp = workspace.raw(ResidualStep.slotBase + 2, bytes: max(64, n * 4))
-        runBranch(shortcut, x, images: images, into: tmp, workspace: workspace, threads: threads, slots: ResidualStep.slotBase + 3)
+        runChain(shortcut, x, images: images, into: tmp, outputBytes: n * 4, workspace: workspace, threads: threads,
+                 slots: ResidualStep.slotBase + 3)
         let s = tmp.assumingMemoryBound(to: Float.self)
         for i in 0..<n { out[i] += s[i] }
     }
+}
 
-    /// Runs `steps` from `x` to `y` (Float32 output), ping-ponging through two slots.
-    private func runBranch(_ steps: [InferenceStep], _ x: UnsafeRawPointer, images: Int, into y: UnsafeMutableRawPointer,
-                           workspace: Workspace, threads: Int, slots: Int) {
-        let real = steps.filter { !($0 is ReshapeStep) }
-        guard !real.isEmpty else {
-            y.copyMemory(from: x, byteCount: images * count * 4)
-            return
-        }
-        var current = x
-        var slot = 0
-        for (i, step) in real.enumerated() {
-            let dst = i == real.count - 1 ? y : workspace.raw(slots + slot * 4, bytes: max(64, images * step.output.bytes))
-            step.run(current, images: images, into: dst, workspace: workspace, threads: threads)
-            current = UnsafeRawPointer(dst)
-            slot ^= 1
-        }
+/// Runs compiled `steps` from `x` to `y` (the last step writes `y`), ping-ponging
+/// intermediate results through workspace slots `slots` and `slots + 4`; with no real step,
+/// copies `outputBytes` from `x`.
+func runChain(_ steps: [InferenceStep], _ x: UnsafeRawPointer, images: Int, into y: UnsafeMutableRawPointer,
+              outputBytes: Int, workspace: Workspace, threads: Int, slots: Int) {
+    let real = steps.filter { !($0 is ReshapeStep) }
+    guard !real.isEmpty else {
+        y.copyMemory(from: x, byteCount: outputBytes)
+        return
+    }
+    var current = x
+    var slot = 0
+    for (i, step) in real.enumerated() {
+        let dst = i == real.count - 1 ? y : workspace.raw(slots + slot * 4, bytes: max(64, images * step.output.bytes))
+        step.run(current, images: images, into: dst, workspace: workspace, threads: threads)
+        current = UnsafeRawPointer(dst)
+        slot ^= 1
     }
 }
 
@@ -479,12 +483,8 @@ final class InputScaledStep: InferenceStep {
     var summary: String { "[" + body.map(\.summary).joined(separator: "; ") + "] x mean|input| per image" }
 
     func run(_ x: UnsafeRawPointer, images: Int, into y: UnsafeMutableRawPointer, workspace: Workspace, threads: Int) {
-        var current = x
-        for (i, step) in body.enumerated() {
-            let dst = i == body.count - 1 ? y : workspace.raw(ResidualStep.slotBase + 8 + (i & 1), bytes: max(64, images * step.output.bytes))
-            step.run(current, images: images, into: dst, workspace: workspace, threads: threads)
-            current = UnsafeRawPointer(dst)
-        }
+        runChain(body, x, images: images, into: y, outputBytes: images * outCount * 4, workspace: workspace,
+                 threads: threads, slots: ResidualStep.slotBase + 9)
         let scales = InputScaled.scales(x.assumingMemoryBound(to: Float.self), batch: images, perSample: inCount)
         InputScaled.scaleRows(y.assumingMemoryBound(to: Float.self), scales, perSample: outCount)
     }

@@ -166,29 +166,6 @@ final class ReshapeStep: InferenceStep {
     }
 }
 
-/// Packs ±1 (or any) floats into sign bits along the channel axis.
-final class PackStep: InferenceStep {
-    let input: Layout, output: Layout
-    let pixels: Int, channels: Int
-    init(shape: [Int]) {
-        input = .float(shape)
-        if shape.count == 3 {
-            output = .packed(height: shape[0], width: shape[1], channels: shape[2], flat: false)
-            pixels = shape[0] * shape[1]; channels = shape[2]
-        } else {
-            let n = shape.reduce(1, *)
-            output = .packed(height: 1, width: 1, channels: n, flat: true)
-            pixels = 1; channels = n
-        }
-    }
-    var summary: String { "pack signs \(input) -> \(output)" }
-    func run(_ x: UnsafeRawPointer, images: Int, into y: UnsafeMutableRawPointer, workspace: Workspace, threads: Int) {
-        let wpp = BinaryKernels.words(forBits: channels)
-        BinaryKernels.pack(x.assumingMemoryBound(to: Float.self), rows: images * pixels, cols: channels,
-                           srcStride: channels, into: y.assumingMemoryBound(to: UInt64.self), dstStride: wpp)
-    }
-}
-
 /// Unpacks sign bits to ±1 floats (bit 1 = -1), for layers that have no packed form.
 final class UnpackStep: InferenceStep {
     let input: Layout, output: Layout

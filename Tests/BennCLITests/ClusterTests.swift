@@ -131,6 +131,16 @@ class ClusterTestCase: XCTestCase {
         return file.canonical()
     }
 
+    /// A protocol-level peer: a DEALER socket that has said HELLO.
+    func connect(_ endpoint: String, name: String) throws -> (ZMQContext, ZMQSocket) {
+        let context = try ZMQContext()
+        let socket = try ZMQSocket(context: context, type: .dealer)
+        try socket.setLinger(milliseconds: 0)
+        try socket.connect(endpoint)
+        _ = try socket.send(Message(.hello, ["name": .string(name), "host": .string("test")]).frames())
+        return (context, socket)
+    }
+
     func inProcess(_ spec: String) throws -> String {
         let r = try run(["train", spec, "--threads", "1", "-o", "inprocess.benn"])
         XCTAssertEqual(r.status, 0, r.output)
@@ -281,14 +291,6 @@ struct SafeTensorsLite {
 /// A protocol-level peer in the test: speaks BENN/1 over a real DEALER socket, so the
 /// coordinator's handling of failures and deadlines can be driven exactly.
 final class ScriptedWorkerTests: ClusterTestCase {
-    func connect(_ endpoint: String, name: String) throws -> (ZMQContext, ZMQSocket) {
-        let context = try ZMQContext()
-        let socket = try ZMQSocket(context: context, type: .dealer)
-        try socket.setLinger(milliseconds: 0)
-        try socket.connect(endpoint)
-        _ = try socket.send(Message(.hello, ["name": .string(name), "host": .string("test")]).frames())
-        return (context, socket)
-    }
 
     /// Waits for a message of `type`, answering heartbeats on the way.
     func expect(_ type: MessageType, on socket: ZMQSocket, timeout: Double = 20) throws -> Message {

@@ -8,14 +8,6 @@ import Foundation
 /// next job: a result that fails the check must send its job back to the queue, and the
 /// ensemble must still come out as the fault-free one.
 final class ClusterVerificationTests: ClusterTestCase {
-    func connect(_ endpoint: String, name: String) throws -> (ZMQContext, ZMQSocket) {
-        let context = try ZMQContext()
-        let socket = try ZMQSocket(context: context, type: .dealer)
-        try socket.setLinger(milliseconds: 0)
-        try socket.connect(endpoint)
-        _ = try socket.send(Message(.hello, ["name": .string(name), "host": .string("test")]).frames())
-        return (context, socket)
-    }
 
     /// The next message of one of `types`, answering heartbeats on the way.
     func expect(_ types: Set<MessageType>, on socket: ZMQSocket, timeout: Double = 30) throws -> Message {
