@@ -18,8 +18,10 @@ struct BenchEnsemble: ParsableCommand {
     @Option(help: "Binary member model.") var model: String = "bcnn"
     @Option(help: "Members (K).") var members: Int = 5
     @Option(help: "Epochs per member.") var epochs: Int = 5
-    @Option(name: .customLong("float-epochs"), help: "Epochs of the float twin (default: same).") var floatEpochs: Int?
+    @Option(name: .customLong("float-epochs"), help: "Epochs of the float twin (default: same; 0 skips it).") var floatEpochs: Int?
     @Option(help: "Strategies to run.") var strategies: String = "bagging,boosting"
+    @Option(name: .customLong("boosting-rule"), help: "Boosting rule: \(TrainingSpec.BoostingRule.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var boostingRule: String = TrainingSpec.BoostingRule.samme.rawValue
     @Option(help: "Use only the first N training samples.") var limit: Int?
     @Option(help: "Data directory.") var data: String = FashionMNIST.defaultDirectory
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
@@ -38,17 +40,23 @@ struct BenchEnsemble: ParsableCommand {
         var model: String
         var epochsPerMember: Int
         var rows: [StrategyRow]
+        var boostingRule: String
         var floatModel: String
-        var floatAccuracy: Double
-        var floatCheckpointBytes: Int
-        var floatImagesPerSecond: Double
+        /// Absent when the float twin was skipped (`--float-epochs 0`).
+        var floatAccuracy: Double?
+        var floatCheckpointBytes: Int?
+        var floatImagesPerSecond: Double?
         var threads: Int
     }
 
     func run() throws {
         try reportingErrors {
             let threads = try Runtime.configure(threads: threads)
+            guard let rule = TrainingSpec.BoostingRule(rawValue: boostingRule) else {
+                throw ValidationError("--boosting-rule takes \(TrainingSpec.BoostingRule.allCases.map(\.rawValue).joined(separator: ", ")), got '\(boostingRule)'")
+            }
             var base = TrainingSpec()
+            base.ensemble.boostingRule = rule
             base.model = model
             base.data.directory = data
             base.data.limit = limit ?? 0
@@ -89,26 +97,29 @@ struct BenchEnsemble: ParsableCommand {
             var floatSpec = base
             floatSpec.model = "f" + model.dropFirst()
             floatSpec.train.epochs = floatEpochs ?? epochs
-            let trainer = try Trainer(spec: floatSpec, inputShape: [trainImages.height, trainImages.width, 1], classes: trainImages.classCount)
-            let progress = Console.TrainingProgress()
-            try trainer.fit(train: try EnsembleData.make(spec: floatSpec, trainImages: trainImages, testImages: nil).training, progress: progress.handle)
-            let floatAccuracy = Double(trainer.evaluate(test).accuracy)
-            let ckpt = work + "/float.ckpt"
-            try trainer.checkpoint().write(to: ckpt)
-            // Serving the float model needs only its parameters and buffers, not optimizer state.
-            let floatBytes = trainer.model.namedTensors.reduce(0) { $0 + $1.tensor.count * 4 }
-            let floatNet = try InferenceNetwork(trainer.model)
-            let floatRate = Self.imagesPerSecond { _ = floatNet.predict(x, threads: threads) } * Double(test.count)
+            var floatAccuracy: Double?, floatBytes: Int?, floatRate: Double?
+            if floatSpec.train.epochs > 0 {
+                let trainer = try Trainer(spec: floatSpec, inputShape: [trainImages.height, trainImages.width, 1], classes: trainImages.classCount)
+                let progress = Console.TrainingProgress()
+                try trainer.fit(train: try EnsembleData.make(spec: floatSpec, trainImages: trainImages, testImages: nil).training, progress: progress.handle)
+                floatAccuracy = Double(trainer.evaluate(test).accuracy)
+                // Serving the float model needs only its parameters and buffers, not optimizer state.
+                floatBytes = trainer.model.namedTensors.reduce(0) { $0 + $1.tensor.count * 4 }
+                let floatNet = try InferenceNetwork(trainer.model)
+                floatRate = Self.imagesPerSecond { _ = floatNet.predict(x, threads: threads) } * Double(test.count)
+            }
 
-            print("\(model) members, \(epochs) epochs each; float twin \(floatSpec.model), \(floatSpec.train.epochs) epochs; \(threads) threads")
+            print("\(model) members, \(epochs) epochs each, boosting rule \(rule.rawValue); float twin \(floatSpec.model), \(floatSpec.train.epochs) epochs; \(threads) threads")
             print("strategy   " + (1...members).map { "K=\($0)".leftPad(8) }.joined() + "   artifact bytes   images/s")
             for r in rows {
                 print(r.strategy.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + r.accuracyByMembers.map { Console.percent(Float($0)).leftPad(8) }.joined()
                       + String(r.artifactBytes).leftPad(17) + String(Int(r.imagesPerSecond)).leftPad(11))
             }
-            print("\(floatSpec.model.padding(toLength: 10, withPad: " ", startingAt: 0)) \(Console.percent(Float(floatAccuracy)).leftPad(8))" + String(repeating: " ", count: 8 * (members - 1)) + String(floatBytes).leftPad(17) + String(Int(floatRate)).leftPad(11))
+            if let floatAccuracy, let floatBytes, let floatRate {
+                print("\(floatSpec.model.padding(toLength: 10, withPad: " ", startingAt: 0)) \(Console.percent(Float(floatAccuracy)).leftPad(8))" + String(repeating: " ", count: 8 * (members - 1)) + String(floatBytes).leftPad(17) + String(Int(floatRate)).leftPad(11))
+            }
             if let report {
-                try writeJSONReport(Report(model: model, epochsPerMember: epochs, rows: rows, floatModel: floatSpec.model, floatAccuracy: floatAccuracy,
+                try writeJSONReport(Report(model: model, epochsPerMember: epochs, rows: rows, boostingRule: rule.rawValue, floatModel: floatSpec.model, floatAccuracy: floatAccuracy,
                                           floatCheckpointBytes: floatBytes, floatImagesPerSecond: floatRate, threads: threads), to: report)
             }
         }
