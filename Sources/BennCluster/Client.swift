@@ -6,6 +6,9 @@ import Foundation
 public final class ClusterClient {
     let context: ZMQContext
     let socket: ZMQSocket
+    /// Set with CURVE: a refused key is only visible as a handshake event.
+    let monitor: ZMQSocketMonitor?
+    let publicKey: String
     public let endpoint: String
 
     public struct Failure: Error, CustomStringConvertible {
@@ -19,12 +22,19 @@ public final class ClusterClient {
         try socket.setLinger(milliseconds: 0)
         try socket.setMaxMessageSize(Wire.maxMessageBytes)
         if let secret = curveSecretKey, let server = serverPublicKey {
-            try socket.makeCurveClient(keyPair: try CurveKeyPair(secretKey: secret), serverPublicKey: server)
+            let keys = try CurveKeyPair(secretKey: secret)
+            try socket.makeCurveClient(keyPair: keys, serverPublicKey: server)
+            monitor = try ZMQSocketMonitor(socket, events: HandshakeDiagnosis.watchedEvents)
+            publicKey = keys.publicKey
+        } else {
+            monitor = nil
+            publicKey = ""
         }
         try socket.connect(endpoint)
     }
 
     deinit {
+        monitor?.close()
         socket.close()
         context.shutdown()
     }
@@ -33,8 +43,22 @@ public final class ClusterClient {
     public func request(_ m: Message, timeoutSeconds: Double = 10) throws -> Message {
         _ = try socket.send(m.frames())
         let deadline = Date().addingTimeInterval(timeoutSeconds)
+        var unexplainedFailures = 0
         while Date() < deadline {
-            guard let frames = try socket.receive(timeoutMilliseconds: 100) else { continue }
+            guard let frames = try socket.receive(timeoutMilliseconds: 100) else {
+                // A refused handshake never turns into an answer; say why instead of waiting.
+                // A handshake failure without detail may be the coordinator restarting; only
+                // a repeated one (libzmq retries every 100 ms) is taken as final.
+                for event in try monitor?.drain() ?? [] {
+                    guard let reason = HandshakeDiagnosis.describe(event, role: "client", publicKey: publicKey) else { continue }
+                    if event.event == .handshakeFailedOther {
+                        unexplainedFailures += 1
+                        if unexplainedFailures < 3 { continue }
+                    }
+                    throw Failure(description: reason)
+                }
+                continue
+            }
             let reply = try Message.decode(frames)
             if reply.type == .heartbeat { continue }
             if reply.type == .error { throw Failure(description: reply.optionalString("reason") ?? "the coordinator refused the request") }

@@ -58,6 +58,12 @@ public final class Worker {
     var pending: Pending?
     var fetchBuffer: [UInt8] = []
     var fetchIndex = 0
+    /// Watches the CURVE handshake, the only place a refused key shows.
+    var monitor: ZMQSocketMonitor?
+    var publicKey = ""
+    /// The last handshake failure logged, and when: libzmq retries every reconnect interval,
+    /// and one line per retry would flood the log.
+    var lastHandshakeComplaint: (text: String, at: Double)?
     /// A finished result waiting for the coordinator's ACK (sent again after a reconnect).
     var unacknowledged: Message?
     var trainingThread: Thread?
@@ -73,18 +79,35 @@ public final class Worker {
     }
 
     deinit {
+        monitor?.close()
         socket?.close()
         context.shutdown()
     }
 
+    /// Logs handshake failures, each distinct one at once and again every 30 s while it lasts.
+    func reportHandshakeFailures(now: Double) {
+        guard let events = try? monitor?.drain() else { return }
+        for event in events {
+            guard let text = HandshakeDiagnosis.describe(event, role: "worker", publicKey: publicKey) else { continue }
+            if let last = lastHandshakeComplaint, last.text == text, now - last.at < 30 { continue }
+            lastHandshakeComplaint = (text, now)
+            log(text)
+        }
+    }
+
     func connect() throws {
+        monitor?.close()
+        monitor = nil
         socket?.close()
         let s = try ZMQSocket(context: context, type: .dealer)
         try s.setLinger(milliseconds: 0)
         try s.setMaxMessageSize(Wire.maxMessageBytes)
         try s.setReconnectInterval(milliseconds: 100, maxMilliseconds: 2000)
         if let secret = config.curveSecretKey, let server = config.serverPublicKey {
-            try s.makeCurveClient(keyPair: try CurveKeyPair(secretKey: secret), serverPublicKey: server)
+            let keys = try CurveKeyPair(secretKey: secret)
+            try s.makeCurveClient(keyPair: keys, serverPublicKey: server)
+            monitor = try ZMQSocketMonitor(s, events: HandshakeDiagnosis.watchedEvents)
+            publicKey = keys.publicKey
         }
         try s.connect(config.endpoint)
         socket = s
@@ -132,6 +155,7 @@ public final class Worker {
                 }
             }
             if now - lastSent >= heartbeat { send(Message(.heartbeat, ["role": .string("worker")])) }
+            reportHandshakeFailures(now: now)
             if now - lastHeard > heartbeat * Double(config.liveness) {
                 log("coordinator silent for \(Int((now - lastHeard) * 1000)) ms; reconnecting in \(Int(backoff * 1000)) ms")
                 Thread.sleep(forTimeInterval: backoff)

@@ -260,6 +260,18 @@ final class ClusterTests: ClusterTestCase {
         XCTAssertTrue(log.contains("worker member joined"), log)
         XCTAssertFalse(log.contains("worker intruder joined"), log)
         XCTAssertTrue(log.contains("is not on the allow list"), log)
+        // The refused worker says so in its own log, naming the key to allow.
+        let badPublicKey = read("keys/bad.pub").trimmingCharacters(in: .whitespacesAndNewlines)
+        let intruderLog = try waitFor("refused this worker", in: "intruder.log", timeout: 30)
+        XCTAssertTrue(intruderLog.contains("refused this worker's key \(badPublicKey)"), intruderLog)
+        // A client with a refused key gets that reason, not a timeout.
+        let refused = try run(["status", "--coordinator", endpoint, "--secret-key", "keys/bad.key", "--server-key", "keys/coord.pub"], timeout: 30)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.output.contains("refused this client's key \(badPublicKey)"), refused.output)
+        // A client holding the wrong coordinator key is told to check it.
+        let wrongServer = try run(["status", "--coordinator", endpoint, "--secret-key", "keys/good.key", "--server-key", "keys/bad.pub"], timeout: 30)
+        XCTAssertNotEqual(wrongServer.status, 0)
+        XCTAssertTrue(wrongServer.output.contains("is --server-key the coordinator's public key?"), wrongServer.output)
         // A client without keys gets no answer.
         let anonymous = try run(["status", "--coordinator", endpoint], timeout: 30)
         XCTAssertNotEqual(anonymous.status, 0)

@@ -85,9 +85,63 @@ final class CurveZAPTests: XCTestCase {
         let server = try Server(allowed: [good.publicKey])
         let dealer = try ZMQSocket(context: server.context, type: .dealer)
         try dealer.makeCurveClient(keyPair: good, serverPublicKey: try CurveKeyPair.generate().publicKey)
+        let monitor = try ZMQSocketMonitor(dealer, events: .handshakeFailures)
         try dealer.connect(server.endpoint)
         try dealer.send([[1]])
         XCTAssertNil(try server.echoOnce(timeoutMilliseconds: 500))
+        let failure = try XCTUnwrap(firstFailure(monitor), "the client learns that its handshake failed")
+        // The server just drops the connection: libzmq reports it without detail.
+        XCTAssertEqual(failure.event, .handshakeFailedOther)
+        monitor.close()
+    }
+
+    /// Waits for the first handshake failure on `monitor`.
+    func firstFailure(_ monitor: ZMQSocketMonitor) throws -> ZMQMonitorEvent? {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            if let event = try monitor.next(timeoutMilliseconds: 100), ZMQMonitorEvents.handshakeFailures.contains(event.event) { return event }
+        }
+        return nil
+    }
+
+    func testRefusedClientsSeeWhyOnTheirMonitor() throws {
+        let good = try CurveKeyPair.generate()
+        let server = try Server(allowed: [good.publicKey])
+
+        // A key not on the allow list: the ZAP handler's 400 reaches the client.
+        let stranger = try ZMQSocket(context: server.context, type: .dealer)
+        try stranger.makeCurveClient(keyPair: try CurveKeyPair.generate(), serverPublicKey: server.keys.publicKey)
+        let strangerMonitor = try ZMQSocketMonitor(stranger, events: .handshakeFailures)
+        try stranger.connect(server.endpoint)
+        let refused = try XCTUnwrap(firstFailure(strangerMonitor))
+        XCTAssertEqual(refused.event, .handshakeFailedAuth)
+        XCTAssertEqual(refused.value, 400)
+        XCTAssertEqual(refused.endpoint, server.endpoint)
+
+        // A client without CURVE: the mechanisms do not match.
+        let plain = try ZMQSocket(context: server.context, type: .dealer)
+        let plainMonitor = try ZMQSocketMonitor(plain, events: .handshakeFailures)
+        try plain.connect(server.endpoint)
+        let mismatch = try XCTUnwrap(firstFailure(plainMonitor))
+        XCTAssertEqual(mismatch.event, .handshakeFailedProtocol)
+        XCTAssertEqual(Int32(bitPattern: mismatch.value), ZMQProtocolError.mechanismMismatch)
+
+        // The allowed client's handshake succeeds and reports no failure.
+        let allowed = try ZMQSocket(context: server.context, type: .dealer)
+        try allowed.makeCurveClient(keyPair: good, serverPublicKey: server.keys.publicKey)
+        let allowedMonitor = try ZMQSocketMonitor(allowed, events: [.handshakeSucceeded, .handshakeFailures])
+        try allowed.connect(server.endpoint)
+        XCTAssertEqual(try allowedMonitor.next(timeoutMilliseconds: 5000)?.event, .handshakeSucceeded)
+
+        for monitor in [strangerMonitor, plainMonitor, allowedMonitor] { monitor.close() }
+    }
+
+    func testMonitorEventDecoding() {
+        // Event 0x4000 (auth failure), value 400, little-endian, then the endpoint.
+        let event = ZMQSocketMonitor.decode([[0x00, 0x40, 0x90, 0x01, 0, 0], Array("tcp://1.2.3.4:5".utf8)])
+        XCTAssertEqual(event, ZMQMonitorEvent(event: .handshakeFailedAuth, value: 400, endpoint: "tcp://1.2.3.4:5"))
+        XCTAssertNil(ZMQSocketMonitor.decode([[1, 2, 3]]), "a short or single frame is not an event")
+        XCTAssertNil(ZMQSocketMonitor.decode([[0, 0x40, 0, 0, 0], []]))
     }
 
     func testAllowListUpdatesApplyToNewHandshakes() throws {
