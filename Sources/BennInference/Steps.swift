@@ -201,9 +201,16 @@ final class LayerStep: InferenceStep {
         self.input = .float(input); self.output = .float(output)
     }
     var reentrant: Bool { layer is StatelessInEvaluation }
-    var summary: String { "\(type(of: layer)) (float, layer's eval forward) \(input) -> \(output)" }
+    var summary: String {
+        "\(type(of: layer)) (float, \(layer is PointwiseEvaluation ? "pointwise on raw memory" : "layer's eval forward")) \(input) -> \(output)"
+    }
     func run(_ x: UnsafeRawPointer, images: Int, into y: UnsafeMutableRawPointer, workspace: Workspace, threads: Int) {
         let n = images * inShape.reduce(1, *)
+        if let pointwise = layer as? PointwiseEvaluation {
+            // Straight between the executor's buffers: no tensor copies in and out.
+            pointwise.evaluate(x.assumingMemoryBound(to: Float.self), count: n, into: y.assumingMemoryBound(to: Float.self))
+            return
+        }
         let xs = Array(UnsafeBufferPointer(start: x.assumingMemoryBound(to: Float.self), count: n))
         let out = layer.forward(Tensor(shape: [images] + inShape, storage: xs), training: false)
         precondition(out.count == images * outShape.reduce(1, *), "layer output \(out.shape) is not \(outShape)")

@@ -2,11 +2,15 @@ import BennTensor
 import CBennOps
 
 /// max(0, x).
-public final class ReLU: Layer, StatelessInEvaluation {
+public final class ReLU: Layer, PointwiseEvaluation {
     public var needsInputGradient = true
     private var input = Tensor(shape: [0])
     public init() {}
     public func outputShape(for input: [Int]) -> [Int] { input }
+
+    public func evaluate(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
+        benn_relu(x, y, count)
+    }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         if training { input = x }

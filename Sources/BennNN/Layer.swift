@@ -31,3 +31,12 @@ extension Layer {
 /// A layer whose evaluation-mode forward pass reads and writes no state of its own, so
 /// compiled inference may run it on several batches at once.
 public protocol StatelessInEvaluation: Layer {}
+
+/// A layer whose evaluation forward pass maps each element (or each row of channels) on
+/// raw memory, so compiled inference runs it between its own buffers without wrapping
+/// them in tensors.
+public protocol PointwiseEvaluation: StatelessInEvaluation {
+    /// The evaluation forward pass of `count` floats (whole rows of the layer's channels)
+    /// from `x` to `y`; the two must not overlap.
+    func evaluate(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>)
+}

@@ -1,9 +1,10 @@
 import BennTensor
+import CBennOps
 
 /// ReActNet's RPReLU per channel: `f(x) = x - γ + ζ` where `x > γ`, else `β·(x - γ) + ζ`,
 /// with learnable shifts γ (stored as the added bias `-γ`, init 0), ζ (init 0) and slope β
 /// (init 0.25, PyTorch's PReLU default). Channels are the last dimension.
-public final class RPReLU: Layer, StatelessInEvaluation {
+public final class RPReLU: Layer, PointwiseEvaluation {
     public var needsInputGradient = true
     public let shiftIn: Parameter, slope: Parameter, shiftOut: Parameter
     private var centered = Tensor(shape: [0])
@@ -17,21 +18,19 @@ public final class RPReLU: Layer, StatelessInEvaluation {
     public var parameters: [Parameter] { [shiftIn, slope, shiftOut] }
     public func outputShape(for input: [Int]) -> [Int] { input }
 
-    /// The evaluation forward pass on raw memory (shared with folded inference).
+    /// The evaluation forward pass on raw memory (shared with folded inference); `x` and
+    /// `y` must not overlap.
     public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         let c = slope.value.count
         shiftIn.value.withPointer { b1 in
             slope.value.withPointer { a in
-                shiftOut.value.withPointer { b2 in
-                    for r in 0..<rows {
-                        for j in 0..<c {
-                            let v = x[r * c + j] + b1[j]
-                            y[r * c + j] = (v > 0 ? v : a[j] * v) + b2[j]
-                        }
-                    }
-                }
+                shiftOut.value.withPointer { b2 in benn_rprelu(x, y, rows, c, b1, a, b2) }
             }
         }
+    }
+
+    public func evaluate(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
+        apply(x, rows: count / slope.value.count, into: y)
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {

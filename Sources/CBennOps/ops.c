@@ -209,3 +209,16 @@ void benn_ede_backward(const float *restrict x, const float *restrict dy, float 
         dx[i] = dy[i] * (kt * (4.0f * e / (d * d)));
     }
 }
+
+BENN_CLONES
+void benn_rprelu(const float *restrict x, float *restrict y, size_t rows, size_t c,
+                 const float *restrict shift_in, const float *restrict slope, const float *restrict shift_out) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * c;
+        float *yr = y + r * c;
+        for (size_t j = 0; j < c; j++) {
+            float v = xr[j] + shift_in[j];
+            yr[j] = (v > 0.0f ? v : slope[j] * v) + shift_out[j];
+        }
+    }
+}

@@ -27,6 +27,10 @@ void benn_channel_grad_sums(const float *dy, const float *xhat, size_t rows, siz
 /// dx = k1[j]*dy - k2[j] - k3[j]*xhat for rows x c.
 void benn_bn_input_grad(const float *dy, const float *xhat, float *dx, size_t rows, size_t c,
                         const float *k1, const float *k2, const float *k3);
+/// ReActNet's RPReLU over rows x c: v = x + shift_in[j]; y = (v > 0 ? v : slope[j]*v) + shift_out[j].
+/// x and y must not overlap.
+void benn_rprelu(const float *x, float *y, size_t rows, size_t c,
+                 const float *shift_in, const float *slope, const float *shift_out);
 /// y = max(x, 0)
 void benn_relu(const float *x, float *y, size_t n);
 /// dx = x > 0 ? dy : 0
