@@ -525,14 +525,21 @@ final class ShiftedPackStep: InferenceStep {
         var src = UnsafePointer(xf)
         if constant != nil || excitation != nil {
             let shifted = workspace.floats(2, count: rows * channels)
-            shifted.update(from: xf, count: rows * channels)
-            if let constant { addChannels(shifted, rows: rows, channels: channels, constant) }
+            if let constant {
+                addChannels(xf, rows: rows, channels: channels, constant, into: shifted)
+            } else {
+                shifted.update(from: xf, count: rows * channels)
+            }
             if let excitation {
                 let gates = excitation.gates(xf, batch: images, pixels: pixels).gates
-                for n in 0..<images {
-                    for p in 0..<pixels {
-                        let row = shifted + (n * pixels + p) * channels
-                        for j in 0..<channels { row[j] += gates[n * channels + j] }
+                gates.withUnsafeBufferPointer { g in
+                    var row = shifted
+                    for n in 0..<images {
+                        let gate = g.baseAddress! + n * channels
+                        for _ in 0..<pixels {
+                            for j in 0..<channels { row[j] += gate[j] }
+                            row += channels
+                        }
                     }
                 }
             }

@@ -52,8 +52,19 @@ extension InferenceStep {
 /// `p[r*c + j] += add[j]`: a per-channel constant added before a sign, as the training
 /// path's activation adds it.
 func addChannels(_ p: UnsafeMutablePointer<Float>, rows: Int, channels c: Int, _ add: [Float]) {
+    addChannels(UnsafePointer(p), rows: rows, channels: c, add, into: p)
+}
+
+/// `y[r*c + j] = x[r*c + j] + add[j]` (x and y may be the same memory).
+func addChannels(_ x: UnsafePointer<Float>, rows: Int, channels c: Int, _ add: [Float], into y: UnsafeMutablePointer<Float>) {
     add.withUnsafeBufferPointer { a in
-        for r in 0..<rows { for j in 0..<c { p[r * c + j] += a[j] } }
+        // Row pointers rather than r * c + j: no overflow checks in the inner loop, so it vectorises.
+        var src = x, dst = y
+        for _ in 0..<rows {
+            for j in 0..<c { dst[j] = src[j] + a[j] }
+            src += c
+            dst += c
+        }
     }
 }
 
@@ -289,16 +300,25 @@ final class RealStemStep: InferenceStep {
             let group = max(1, 1024 / max(1, g.outPixels))
             rows = images * g.outPixels
             z = packs || pool > 1 ? workspace.floats(2, count: rows * c) : y.assumingMemoryBound(to: Float.self)
-            let cols = workspace.floats(3, count: min(group, images) * g.outPixels * g.patch)
+            // A 1x1 convolution without stride or padding reads its input as it is (the
+            // shortcut projections of residual models).
+            let pointwise = g.kernel == 1 && g.stride == 1 && g.pad == 0
+            let cols = pointwise ? nil : workspace.floats(3, count: min(group, images) * g.outPixels * g.patch)
             let inCount = g.height * g.width * g.channels
             BLAS.setThreads(1)  // per-image products are too small to split
             weights.withUnsafeBufferPointer { w in
                 var n = 0
                 while n < images {
                     let count = min(group, images - n)
-                    g.im2col(xf + n * inCount, images: count, padValue: padValue, into: cols)
+                    let a: UnsafePointer<Float>
+                    if let cols {
+                        g.im2col(xf + n * inCount, images: count, padValue: padValue, into: cols)
+                        a = UnsafePointer(cols)
+                    } else {
+                        a = xf + n * inCount
+                    }
                     BLAS.sgemm(.none, .transpose, m: count * g.outPixels, n: c, k: g.patch,
-                               a: cols, lda: g.patch, b: w.baseAddress!, ldb: g.patch,
+                               a: a, lda: g.patch, b: w.baseAddress!, ldb: g.patch,
                                c: z + n * g.outPixels * c, ldc: c)
                     n += count
                 }

@@ -27,10 +27,18 @@ public final class SqueezeExcitation {
     public func gates(_ x: UnsafePointer<Float>, batch: Int, pixels: Int) -> (pooled: [Float], hidden: [Float], gates: [Float]) {
         let c = channels, h = hidden
         var z = [Float](repeating: 0, count: batch * c)
-        for n in 0..<batch {
-            let base = x + n * pixels * c
-            for p in 0..<pixels { for j in 0..<c { z[n * c + j] += base[p * c + j] } }
-            for j in 0..<c { z[n * c + j] /= Float(pixels) }
+        z.withUnsafeMutableBufferPointer { zb in
+            // Pointer rows instead of indexed arrays: the pooling sum runs over every pixel
+            // and must vectorise; the order of additions is unchanged.
+            for n in 0..<batch {
+                let sum = zb.baseAddress! + n * c
+                var row = x + n * pixels * c
+                for _ in 0..<pixels {
+                    for j in 0..<c { sum[j] += row[j] }
+                    row += c
+                }
+                for j in 0..<c { sum[j] /= Float(pixels) }
+            }
         }
         var a = [Float](repeating: 0, count: batch * h)
         var s = [Float](repeating: 0, count: batch * c)
@@ -62,8 +70,15 @@ public final class SqueezeExcitation {
         var out = x
         let c = channels
         out.withMutablePointer { p in
-            for n in 0..<batch {
-                for q in 0..<pixels { for j in 0..<c { p[(n * pixels + q) * c + j] += r.gates[n * c + j] } }
+            r.gates.withUnsafeBufferPointer { g in
+                var row = p
+                for n in 0..<batch {
+                    let gate = g.baseAddress! + n * c
+                    for _ in 0..<pixels {
+                        for j in 0..<c { row[j] += gate[j] }
+                        row += c
+                    }
+                }
             }
         }
         return out
