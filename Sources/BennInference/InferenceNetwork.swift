@@ -150,8 +150,34 @@ public final class InferenceNetwork: @unchecked Sendable {
         }
     }
 
+    /// Time spent in each top-level step over `images` of `x` run on one thread in the
+    /// chunks `predict` uses: (step summary, seconds), for finding the step that dominates.
+    public func profile(_ x: Tensor) -> [(step: String, seconds: Double)] {
+        let n = x.rows, perImage = inputShape.reduce(1, *)
+        precondition(x.count == n * perImage, "input shape \(x.shape) does not hold \(n) images of \(inputShape)")
+        let maxRows = steps.map(\.rowsPerImage).max() ?? 1
+        let chunk = isReentrant ? max(1, min(n, targetChunkRows / max(1, maxRows))) : n
+        var seconds = [Double](repeating: 0, count: steps.count)
+        var out = [Float](repeating: 0, count: max(1, n * classes))
+        BLAS.setThreads(1)
+        let spaces = pool.take(1)
+        defer { pool.give(spaces) }
+        x.withPointer { px in
+            out.withUnsafeMutableBufferPointer { po in
+                var start = 0
+                while start < n {
+                    let count = min(chunk, n - start)
+                    runChunk(px + start * perImage, images: count, into: po.baseAddress! + start * classes,
+                             workspace: spaces[0], threads: 1) { i, t in seconds[i] += t }
+                    start += count
+                }
+            }
+        }
+        return zip(steps, seconds).map { ($0.summary, $1) }
+    }
+
     private func runChunk(_ x: UnsafePointer<Float>, images: Int, into out: UnsafeMutablePointer<Float>,
-                          workspace: Workspace, threads: Int) {
+                          workspace: Workspace, threads: Int, timing: ((Int, Double) -> Void)? = nil) {
         var current = UnsafeRawPointer(x)
         var slot = 0
         for (i, step) in steps.enumerated() {
@@ -159,7 +185,13 @@ public final class InferenceNetwork: @unchecked Sendable {
             let last = i == steps.count - 1
             let dst = last ? UnsafeMutableRawPointer(out)
                            : workspace.raw(slot, bytes: max(64, images * step.output.bytes))
-            step.run(current, images: images, into: dst, workspace: workspace, threads: threads)
+            if let timing {
+                let start = DispatchTime.now().uptimeNanoseconds
+                step.run(current, images: images, into: dst, workspace: workspace, threads: threads)
+                timing(i, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            } else {
+                step.run(current, images: images, into: dst, workspace: workspace, threads: threads)
+            }
             current = UnsafeRawPointer(dst)
             slot ^= 1
         }

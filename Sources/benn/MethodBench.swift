@@ -4,6 +4,8 @@ import BennData
 import BennInference
 import BennKernels
 import BennNN
+import BennRandom
+import BennTensor
 import BennTrain
 import Dispatch
 import Foundation
@@ -27,6 +29,8 @@ struct BenchMethods: ParsableCommand {
     @Option(help: "Write the figures as JSON here.") var report: String?
     @Flag(help: "Only measure folded inference of every method's network (untrained weights; speed does not depend on them), all in one pass.")
     var inferenceOnly = false
+    @Flag(name: .customLong("steps"), help: "With --inference-only: also print each compiled step's share of one thread's time on 256 images.")
+    var printSteps = false
 
     struct Row: Codable {
         var model: String
@@ -134,6 +138,17 @@ struct BenchMethods: ParsableCommand {
             guard let twin = ModelZoo.floatTwin(of: model) else { throw ValidationError("no float twin for '\(model)'") }
             for (name, method) in [(twin, MethodSpec.Name.bnn)] + methods.map({ (model, $0) }) {
                 let net = try InferenceNetwork(try Sequential(try ModelZoo.description(named: name, method: MethodSpec(method)), seed: seed))
+                if printSteps {
+                    var rng = SeededGenerator(seed: seed)
+                    let x = Tensor(shape: [256] + net.inputShape, storage: (0..<(256 * net.inputShape.reduce(1, *))).map { _ in Float.random(in: -1...1, using: &rng) })
+                    _ = net.profile(x)  // warm-up: workspace and caches
+                    let times = net.profile(x)
+                    let total = times.reduce(0) { $0 + $1.seconds }
+                    print("\(name) \(name == twin ? "float" : method.rawValue): \(Console.fixed(total * 1000, 2)) ms for 256 images on 1 thread")
+                    for t in times where t.seconds > 0 {
+                        print("  \(Console.fixed(100 * t.seconds / total, 1).leftPad(5))%  \(t.step)")
+                    }
+                }
                 for r in InferenceBenchmark.measure(net, name: name, batches: [1, 256], threadCounts: [threads]) {
                     rows.append(InferenceRow(model: name, method: name == twin ? "float" : method.rawValue, folded: net.isFolded,
                                              batch: r.batch, threads: r.threads, imagesPerSecond: r.imagesPerSecond,
