@@ -29,7 +29,7 @@ struct BenchMethods: ParsableCommand {
     @Option(help: "Write the figures as JSON here.") var report: String?
     @Flag(help: "Only measure folded inference of every method's network (untrained weights; speed does not depend on them), all in one pass.")
     var inferenceOnly = false
-    @Flag(name: .customLong("steps"), help: "With --inference-only: also print each compiled step's share of one thread's time on 256 images.")
+    @Flag(name: .customLong("steps"), help: "With --inference-only: also print each compiled step's share of one thread's time on 256 images (best of 5 per step).")
     var printSteps = false
 
     struct Row: Codable {
@@ -141,10 +141,9 @@ struct BenchMethods: ParsableCommand {
                 if printSteps {
                     var rng = SeededGenerator(seed: seed)
                     let x = Tensor(shape: [256] + net.inputShape, storage: (0..<(256 * net.inputShape.reduce(1, *))).map { _ in Float.random(in: -1...1, using: &rng) })
-                    _ = net.profile(x)  // warm-up: workspace and caches
                     let times = net.profile(x)
                     let total = times.reduce(0) { $0 + $1.seconds }
-                    print("\(name) \(name == twin ? "float" : method.rawValue): \(Console.fixed(total * 1000, 2)) ms for 256 images on 1 thread")
+                    print("\(name) \(name == twin ? "float" : method.rawValue): \(Console.fixed(total * 1000, 2)) ms for 256 images on 1 thread (sum of each step's best of 5)")
                     for t in times where t.seconds > 0 {
                         print("  \(Console.fixed(100 * t.seconds / total, 1).leftPad(5))%  \(t.step)")
                     }
