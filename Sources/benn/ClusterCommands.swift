@@ -66,7 +66,7 @@ struct CoordinatorCommand: ParsableCommand {
                 config.curveSecretKey = try KeyFiles.readSecret(secretKey)
                 config.allowedClientKeys = try KeyFiles.readPublicKeys(allow)
                 guard !config.allowedClientKeys.isEmpty else { throw ValidationError("--secret-key needs at least one --allow key file: nobody could join") }
-            } else if !(bind.contains("127.0.0.1") || bind.contains("localhost") || bind.contains("[::1]") || bind.hasPrefix("ipc://") || bind.hasPrefix("inproc://")) {
+            } else if !Endpoint.isLocalOnly(bind) {
                 Console.log("warning: binding \(bind) without keys: traffic is unencrypted and anyone who can reach it can join (see benn keygen)")
             } else {
                 Console.log("no keys configured: serving loopback only (\(bind)); use --bind and benn keygen to serve other hosts")
