@@ -506,28 +506,32 @@ func runChain(_ steps: [InferenceStep], _ x: UnsafeRawPointer, images: Int, into
 /// output) times each image's `mean|x|`, computed as the training path computes it.
 final class InputScaledStep: InferenceStep {
     let body: [InferenceStep]
+    let layer: InputScaled
     let input: Layout, output: Layout
-    let inCount: Int, outCount: Int
+    let inShape: [Int], outCount: Int
 
     init(_ layer: InputScaled, input: [Int], output: [Int]) throws {
+        self.layer = layer
         var shape = input
         let shapes = layer.body.map { l -> [Int] in shape = l.outputShape(for: shape); return shape }
         body = try Compiler(layers: layer.body, shapes: shapes, inputShape: input).compile(expectingClasses: nil)
         self.input = .float(input)
         self.output = .float(output)
-        inCount = input.reduce(1, *)
+        inShape = input
         outCount = output.reduce(1, *)
     }
 
     var reentrant: Bool { body.allSatisfy(\.reentrant) }
     var rowsPerImage: Int { body.map(\.rowsPerImage).max() ?? 1 }
-    var summary: String { "[" + body.map(\.summary).joined(separator: "; ") + "] x mean|input| per image" }
+    var summary: String {
+        "[" + body.map(\.summary).joined(separator: "; ") + "] x " + (layer.window != nil ? "box-filtered mean|input| per output pixel" : "mean|input| per image")
+    }
 
     func run(_ x: UnsafeRawPointer, images: Int, into y: UnsafeMutableRawPointer, workspace: Workspace, threads: Int) {
         runChain(body, x, images: images, into: y, outputBytes: images * outCount * 4, workspace: workspace,
                  threads: threads, slots: ResidualStep.slotBase + 9)
-        let scales = InputScaled.scales(x.assumingMemoryBound(to: Float.self), batch: images, perSample: inCount)
-        InputScaled.scaleRows(y.assumingMemoryBound(to: Float.self), scales, perSample: outCount)
+        let scales = layer.scales(x.assumingMemoryBound(to: Float.self), batch: images, shape: inShape)
+        InputScaled.scaleRows(y.assumingMemoryBound(to: Float.self), scales, perScale: images * outCount / max(1, scales.count))
     }
 }
 

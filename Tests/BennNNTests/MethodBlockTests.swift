@@ -180,6 +180,38 @@ final class MethodBlockTests: XCTestCase {
         checkGradients(model.layers[0], input: x, eps: 1e-3)
     }
 
+    /// XNOR-Net's spatial map K around a real convolution with padding and stride, so the
+    /// box filter's edges and gaps are checked by finite differences.
+    func testInputScaledSpatialGradient() throws {
+        for (stride, same) in [(1, true), (2, false)] {
+            let side = same ? 5 : 2
+            let d = ModelDescription(name: "s", inputShape: [5, 5, 3], classes: side * side * 4, layers: [
+                .inputScaled(body: [.conv(filters: 4, kernel: 3, stride: stride, same: same, binaryWeights: false)]), .flatten,
+            ])
+            let model = try Sequential(d, seed: 2)
+            let layer = try XCTUnwrap(model.layers[0] as? InputScaled)
+            XCTAssertEqual(layer.window?.stride, stride)
+            var rng = SeededGenerator(seed: 3)
+            var x = randomTensor([2, 5, 5, 3], &rng)
+            for i in 0..<x.count where abs(x[i]) < 0.05 { x[i] = 0.3 }  // away from the kink of |x|
+            checkGradients(layer, input: x, eps: 1e-3)
+        }
+    }
+
+    /// K by hand: a 3x3 "same" window over a 2x2 image of channel means 1, 2, 3, 4 averages
+    /// the four pixels (zero padding counts in the divisor) at every output pixel.
+    func testSpatialScalesByHand() throws {
+        let d = ModelDescription(name: "s", inputShape: [2, 2, 2], classes: 4, layers: [
+            .inputScaled(body: [.conv(filters: 1, kernel: 3, stride: 1, same: true, binaryWeights: false)]), .flatten,
+        ])
+        let layer = try XCTUnwrap(try Sequential(d, seed: 1).layers[0] as? InputScaled)
+        // Channel means of |x| per pixel: 1, 2, 3, 4.
+        let x: [Float] = [1, -1, 2, -2, -3, 3, 4, 4]
+        let k = x.withUnsafeBufferPointer { layer.scales($0.baseAddress!, batch: 1, shape: [2, 2, 2]) }
+        let expected: Float = 10 / 9
+        XCTAssertEqual(k, [expected, expected, expected, expected])
+    }
+
     func testMethodsBuildEveryModel() throws {
         for model in ["bcnn", "bmlp", "breal18", "tinycnn", "tinymlp", "tinyres"] {
             for name in MethodSpec.Name.allCases {
