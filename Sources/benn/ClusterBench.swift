@@ -21,7 +21,7 @@ struct BenchCluster: ParsableCommand {
           help: "Simulated workers ask for their next job only when their result is ACKed (older workers did), instead of with the result.")
     var readyAfterAck = false
     @Flag(name: .customLong("skip-scaling")) var skipScaling = false
-    @Option(name: .customLong("scaling-limit"), help: "Training samples per member in the scaling run.") var scalingLimit: Int = 12000
+    @Option(name: .customLong("scaling-limit"), help: "Training samples per member in the scaling run (full-size members by default; fewer make the fixed per-spec work dominate).") var scalingLimit: Int = 60000
     @Option(name: .customLong("scaling-runs"), help: "Comma-separated WORKERSxTHREADS cluster runs of the scaling spec.")
     var scalingRuns: String = "1x2,2x1,1x1"
     @Flag(name: .customLong("skip-ceiling"), help: "Skip timing one member in-process with 1 and 2 threads.") var skipCeiling = false
