@@ -576,17 +576,8 @@ final class ShiftedPackStep: InferenceStep {
                 shifted.update(from: xf, count: rows * channels)
             }
             if let excitation {
-                let gates = excitation.gates(xf, batch: images, pixels: pixels).gates
-                gates.withUnsafeBufferPointer { g in
-                    var row = shifted
-                    for n in 0..<images {
-                        let gate = g.baseAddress! + n * channels
-                        for _ in 0..<pixels {
-                            for j in 0..<channels { row[j] += gate[j] }
-                            row += channels
-                        }
-                    }
-                }
+                excitation.addGates(excitation.gates(xf, batch: images, pixels: pixels).gates, to: shifted,
+                                    batch: images, pixels: pixels)
             }
             src = UnsafePointer(shifted)
         }

@@ -68,20 +68,24 @@ public final class SqueezeExcitation {
         pooled = r.pooled; activated = r.hidden; gates = r.gates
         inputShape = x.shape
         var out = x
+        out.withMutablePointer { addGates(r.gates, to: $0, batch: batch, pixels: pixels) }
+        return out
+    }
+
+    /// `y += gates`, each sample's `channels` gates broadcast over its `pixels` rows (shared
+    /// with folded inference, so both paths shift with the same Float additions).
+    public func addGates(_ gates: [Float], to y: UnsafeMutablePointer<Float>, batch: Int, pixels: Int) {
         let c = channels
-        out.withMutablePointer { p in
-            r.gates.withUnsafeBufferPointer { g in
-                var row = p
-                for n in 0..<batch {
-                    let gate = g.baseAddress! + n * c
-                    for _ in 0..<pixels {
-                        for j in 0..<c { row[j] += gate[j] }
-                        row += c
-                    }
+        gates.withUnsafeBufferPointer { g in
+            var row = y
+            for n in 0..<batch {
+                let gate = g.baseAddress! + n * c
+                for _ in 0..<pixels {
+                    for j in 0..<c { row[j] += gate[j] }
+                    row += c
                 }
             }
         }
-        return out
     }
 
     /// Given the gradient with respect to x + gates(x), returns the gradient with respect
