@@ -22,10 +22,7 @@ public final class ClusterClient {
         try socket.setLinger(milliseconds: 0)
         try socket.setMaxMessageSize(Wire.maxMessageBytes)
         if let secret = curveSecretKey, let server = serverPublicKey {
-            let keys = try CurveKeyPair(secretKey: secret)
-            try socket.makeCurveClient(keyPair: keys, serverPublicKey: server)
-            monitor = try ZMQSocketMonitor(socket, events: HandshakeDiagnosis.watchedEvents)
-            publicKey = keys.publicKey
+            (monitor, publicKey) = try HandshakeDiagnosis.secure(socket, secretKey: secret, serverPublicKey: server)
         } else {
             monitor = nil
             publicKey = ""

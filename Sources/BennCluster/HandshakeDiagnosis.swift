@@ -8,6 +8,15 @@ public enum HandshakeDiagnosis {
     /// The events a CURVE peer of the coordinator watches its socket for.
     public static let watchedEvents: ZMQMonitorEvents = .handshakeFailures
 
+    /// Makes `socket` (not yet connected) a CURVE client of the coordinator and starts
+    /// watching its handshakes; returns the monitor and our public key for the messages.
+    static func secure(_ socket: ZMQSocket, secretKey: String, serverPublicKey: String) throws
+        -> (monitor: ZMQSocketMonitor, publicKey: String) {
+        let keys = try CurveKeyPair(secretKey: secretKey)
+        try socket.makeCurveClient(keyPair: keys, serverPublicKey: serverPublicKey)
+        return (try ZMQSocketMonitor(socket, events: watchedEvents), keys.publicKey)
+    }
+
     /// A description of `event`, or nil when it is not a handshake failure.
     /// - Parameters:
     ///   - role: "worker" or "client", for the message.

@@ -104,10 +104,7 @@ public final class Worker {
         try s.setMaxMessageSize(Wire.maxMessageBytes)
         try s.setReconnectInterval(milliseconds: 100, maxMilliseconds: 2000)
         if let secret = config.curveSecretKey, let server = config.serverPublicKey {
-            let keys = try CurveKeyPair(secretKey: secret)
-            try s.makeCurveClient(keyPair: keys, serverPublicKey: server)
-            monitor = try ZMQSocketMonitor(s, events: HandshakeDiagnosis.watchedEvents)
-            publicKey = keys.publicKey
+            (monitor, publicKey) = try HandshakeDiagnosis.secure(s, secretKey: secret, serverPublicKey: server)
         }
         try s.connect(config.endpoint)
         socket = s

@@ -99,9 +99,7 @@ public final class InferenceNetwork: @unchecked Sendable {
         let reentrant = isReentrant
         let workers = reentrant && n >= 2 * threads ? threads : 1
         let kernelThreads = workers == 1 ? threads : 1
-        let maxRows = steps.map(\.rowsPerImage).max() ?? 1
-        let perWorker = (n + workers - 1) / workers
-        let chunk = reentrant ? max(1, min(perWorker, targetChunkRows / max(1, maxRows))) : n
+        let chunk = chunkImages(of: (n + workers - 1) / workers, total: n)
 
         let savedParallelism = Parallelism.threads
         if !reentrant { Parallelism.threads = threads }
@@ -150,6 +148,14 @@ public final class InferenceNetwork: @unchecked Sendable {
         }
     }
 
+    /// Images per chunk for a worker's `perWorker` images: about `targetChunkRows` rows in
+    /// the largest GEMM; a network with non-reentrant steps runs all `total` at once.
+    private func chunkImages(of perWorker: Int, total: Int) -> Int {
+        guard isReentrant else { return total }
+        let maxRows = steps.map(\.rowsPerImage).max() ?? 1
+        return max(1, min(perWorker, targetChunkRows / max(1, maxRows)))
+    }
+
     /// Time spent in each top-level step over the images of `x`, run on one thread in the
     /// chunks `predict` uses: (step summary, seconds), the minimum over `repetitions` passes
     /// (a shared machine inflates single passes), for finding the step that dominates.
@@ -164,8 +170,7 @@ public final class InferenceNetwork: @unchecked Sendable {
     private func profilePass(_ x: Tensor) -> [Double] {
         let n = x.rows, perImage = inputShape.reduce(1, *)
         precondition(x.count == n * perImage, "input shape \(x.shape) does not hold \(n) images of \(inputShape)")
-        let maxRows = steps.map(\.rowsPerImage).max() ?? 1
-        let chunk = isReentrant ? max(1, min(n, targetChunkRows / max(1, maxRows))) : n
+        let chunk = chunkImages(of: n, total: n)
         var seconds = [Double](repeating: 0, count: steps.count)
         var out = [Float](repeating: 0, count: max(1, n * classes))
         BLAS.setThreads(1)

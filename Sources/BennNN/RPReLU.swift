@@ -18,23 +18,19 @@ public final class RPReLU: Layer, PointwiseEvaluation {
     public var parameters: [Parameter] { [shiftIn, slope, shiftOut] }
     public func outputShape(for input: [Int]) -> [Int] { input }
 
-    /// The evaluation forward pass on raw memory (shared with folded inference); `x` and
-    /// `y` must not overlap.
-    public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+    /// The evaluation forward pass on raw memory, shared by training and folded inference;
+    /// `x` and `y` must not overlap.
+    public func evaluate(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
         let c = slope.value.count
         shiftIn.value.withPointer { b1 in
             slope.value.withPointer { a in
-                shiftOut.value.withPointer { b2 in benn_rprelu(x, y, rows, c, b1, a, b2) }
+                shiftOut.value.withPointer { b2 in benn_rprelu(x, y, count / c, c, b1, a, b2) }
             }
         }
     }
 
-    public func evaluate(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
-        apply(x, rows: count / slope.value.count, into: y)
-    }
-
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let c = slope.value.count, rows = x.count / c
+        let c = slope.value.count, rows = x.count / c, n = x.count
         if training {
             centered = x
             shiftIn.value.withPointer { b1 in
@@ -42,7 +38,7 @@ public final class RPReLU: Layer, PointwiseEvaluation {
             }
         }
         var y = Tensor(uninitializedShape: x.shape)
-        x.withPointer { px in y.withMutablePointer { apply(px, rows: rows, into: $0) } }
+        x.withPointer { px in y.withMutablePointer { evaluate(px, count: n, into: $0) } }
         return y
     }
 
