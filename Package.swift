@@ -4,7 +4,7 @@ import PackageDescription
 // Dependency graph (one way, top to bottom):
 //   benn (executable) -> BennServe, BennCluster -> BennEnsemble -> BennTrain, BennInference
 //   BennCluster -> BennTransport -> CZMQ
-//   BennTrain -> BennNN -> BennKernels -> CBennKernels;  BennTrain -> BennData -> BennRandom, CZlib
+//   BennTrain -> BennNN -> BennKernels -> CBennKernels;  BennTrain -> BennData -> BennRandom, CZlib, CBennHash
 //   BennNN -> BennTensor -> BennBLAS, BennRandom;  BennInference -> BennNN
 let package = Package(
     name: "benn",
@@ -28,7 +28,8 @@ let package = Package(
         .target(name: "BennBLAS"),
         .target(name: "BennKernels", dependencies: ["CBennKernels"]),
         .target(name: "BennTensor", dependencies: ["BennBLAS", "BennRandom"]),
-        .target(name: "BennData", dependencies: ["BennRandom", "CZlib"]),
+        .target(name: "CBennHash", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "BennData", dependencies: ["BennRandom", "CZlib", "CBennHash"]),
         .target(name: "BennTransport", dependencies: ["CZMQ"]),
         .target(name: "BennNN", dependencies: ["BennTensor", "BennKernels", "BennBLAS", "CBennOps"]),
         .target(name: "BennInference", dependencies: ["BennNN", "BennKernels", "BennTensor", "BennBLAS"]),
@@ -55,7 +56,7 @@ let package = Package(
         .testTarget(name: "BennTrainTests", dependencies: ["BennTrain"]),
         .testTarget(name: "BennEnsembleTests", dependencies: ["BennEnsemble"]),
         .testTarget(name: "BennTransportTests", dependencies: ["BennTransport"]),
-        .testTarget(name: "BennClusterTests", dependencies: ["BennCluster"]),
+        .testTarget(name: "BennClusterTests", dependencies: ["BennCluster", "BennTransport", "BennEnsemble", "BennTrain", "BennData"]),
         .testTarget(name: "BennServeTests", dependencies: ["BennServe", "BennEnsemble", "BennData", "BennTensor", "BennTrain"]),
         // Runs the built `benn` executable as a subprocess.
         .testTarget(name: "BennCLITests", dependencies: ["benn", "BennCluster", "BennTransport", "BennEnsemble"]),

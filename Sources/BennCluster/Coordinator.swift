@@ -886,7 +886,10 @@ public final class Coordinator {
     func fetchData(_ from: [UInt8], _ m: Message) throws {
         let hash = try m.string("sha256"), offset = try m.int("offset")
         guard let bytes = datasets.chunk(sha256: hash, offset: offset, length: Wire.chunkBytes) else {
-            throw Message.Invalid(description: "no dataset file with SHA-256 \(hash.prefix(16))... at offset \(offset)")
+            // Named by hash, so the worker can tell this refusal from others and fail its job.
+            send(from, Message(.error, ["reason": .string("no dataset file with SHA-256 \(hash.prefix(16))... at offset \(offset)"),
+                                        "code": .string("invalid"), "sha256": .string(hash)]))
+            return
         }
         send(from, Message(.data, ["sha256": .string(hash), "offset": .integer(offset)], payloads: [bytes]))
     }

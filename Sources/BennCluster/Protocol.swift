@@ -17,8 +17,12 @@ public enum Wire {
     public static let maxMessageBytes: Int64 = 256 << 20
     /// The largest JSON header accepted.
     public static let maxHeaderBytes = 8 << 20
-    /// Dataset files travel in chunks of this size.
+    /// Dataset files travel in chunks of this size; a DATA reply carries exactly
+    /// min(chunkBytes, size - offset) bytes, so a worker knows each request's offset ahead.
     public static let chunkBytes = 4 << 20
+    /// FETCH_DATA requests a worker keeps outstanding: with one at a time, every chunk
+    /// waits a full round trip (hash, copy, send) before the next is even asked for.
+    public static let fetchWindow = 4
 }
 
 /// Message types. Directions: W = worker, C = client (submit/status), K = coordinator.

@@ -58,6 +58,11 @@ public final class Worker {
     var pending: Pending?
     var fetchBuffer: [UInt8] = []
     var fetchIndex = 0
+    /// Bytes of the current file asked for so far (up to `Wire.fetchWindow` chunks ahead
+    /// of `fetchBuffer`).
+    var fetchRequested = 0
+    var fetchStarted = 0.0
+    var fetchedBytes = 0
     /// Watches the CURVE handshake, the only place a refused key shows.
     var monitor: ZMQSocketMonitor?
     var publicKey = ""
@@ -178,6 +183,13 @@ public final class Worker {
         switch m.type {
         case .welcome:
             if let r = unacknowledged { send(r) }  // the coordinator may have restarted before storing it
+            if phase == .fetching, pending != nil {
+                // Requests in flight died with the old connection: ask again from what
+                // arrived. The coordinator has put the job back in its queue; a result for
+                // it is still applied once, whoever finishes first.
+                fetchRequested = fetchBuffer.count
+                requestChunks()
+            }
             if trainingThread == nil && pending == nil {
                 phase = .idle
                 send(Message(.ready))
@@ -193,19 +205,14 @@ public final class Worker {
                                        "member": .integer((try? m.int("member")) ?? -1), "error": .string("\(error)")]))
             }
         case .data:
-            do { try receiveData(m) } catch {
-                log("dataset transfer failed: \(error)")
-                if let p = pending {
-                    pending = nil
-                    phase = .idle
-                    send(Message(.failed, ["job_id": .string(p.jobID), "spec_id": .string(p.specID), "member": .integer(p.job.member),
-                                           "error": .string("\(error)")]))
-                }
-            }
+            do { try receiveData(m) } catch { failFetch("\(error)") }
         case .error:
             let code = m.optionalString("code")
             if code == "hello_required" {
                 sendHello()
+            } else if phase == .fetching, let p = pending, fetchIndex < p.dataset.files.count,
+                      m.optionalString("sha256") == p.dataset.files[fetchIndex].sha256 {
+                failFetch("the coordinator cannot serve the dataset: \(m.optionalString("reason") ?? "?")")
             } else {
                 log("coordinator refused a message: \(m.optionalString("reason") ?? "?")")
             }
@@ -231,14 +238,35 @@ public final class Worker {
             phase = .fetching
             fetchIndex = 0
             fetchBuffer = []
-            requestChunk()
+            fetchRequested = 0
+            fetchStarted = Coordinator.now()
+            fetchedBytes = 0
+            requestChunks()
         }
     }
 
-    func requestChunk() {
+    /// Gives up the job whose data could not be fetched and asks for other work (without
+    /// READY the coordinator would never send this worker another job).
+    func failFetch(_ reason: String) {
+        log("dataset transfer failed: \(reason)")
+        guard let p = pending else { return }
+        pending = nil
+        phase = .idle
+        send(Message(.failed, ["job_id": .string(p.jobID), "spec_id": .string(p.specID), "member": .integer(p.job.member),
+                               "error": .string(reason)]))
+        send(Message(.ready))
+    }
+
+    /// Keeps up to `Wire.fetchWindow` chunks of the current file requested; DATA comes back
+    /// in request order over the one connection.
+    func requestChunks() {
         guard let p = pending, fetchIndex < p.dataset.files.count else { return }
         let f = p.dataset.files[fetchIndex]
-        send(Message(.fetchData, ["sha256": .string(f.sha256), "offset": .integer(fetchBuffer.count)]))
+        // An empty file is still asked for once (its answer is the empty chunk).
+        while fetchRequested < max(f.size, 1), fetchRequested - fetchBuffer.count < Wire.fetchWindow * Wire.chunkBytes {
+            send(Message(.fetchData, ["sha256": .string(f.sha256), "offset": .integer(fetchRequested)]))
+            fetchRequested += Wire.chunkBytes
+        }
     }
 
     func receiveData(_ m: Message) throws {
@@ -250,15 +278,24 @@ public final class Worker {
         guard !chunk.isEmpty || fetchBuffer.count == f.size else {
             throw Message.Invalid(description: "dataset file \(f.name) ended after \(fetchBuffer.count) of \(f.size) bytes")
         }
+        if fetchBuffer.isEmpty { fetchBuffer.reserveCapacity(f.size) }  // no regrowth copies
         fetchBuffer += chunk
         if fetchBuffer.count >= f.size {
             try cache.store(fetchBuffer, as: f, in: p.dataset)
             log("fetched \(f.name) (\(f.size) bytes)")
+            fetchedBytes += fetchBuffer.count
             fetchIndex += 1
             fetchBuffer = []
-            if fetchIndex == p.dataset.files.count { try beginTraining(); return }
+            fetchRequested = 0
+            if fetchIndex == p.dataset.files.count {
+                let seconds = Coordinator.now() - fetchStarted
+                // `benn bench cluster` reads this line for the dataset transfer rate.
+                log("dataset fetched: \(fetchedBytes) bytes in \(Int((seconds * 1000).rounded())) ms (\(Int((Double(fetchedBytes) / seconds / 1e6).rounded())) MB/s)")
+                try beginTraining()
+                return
+            }
         }
-        requestChunk()
+        requestChunks()
     }
 
     func beginTraining() throws {

@@ -92,7 +92,12 @@ public final class ZAPAuthenticator: Sendable {
             return
         }
         state.started.signal()
-        defer { socket.close() }
+        defer {
+            // zmq_close frees the inproc name later, on libzmq's reaper thread; unbinding
+            // frees it now, so a new handler can bind as soon as `stop()` returns.
+            try? socket.unbind(endpoint)
+            socket.close()
+        }
 
         while !state.withLock({ $0.stopRequested }) {
             do {

@@ -30,6 +30,11 @@ struct BenchCluster: ParsableCommand {
     var latencyMembers: Int = 16
     @Option(name: .customLong("latency-runs"), help: "Comma-separated WORKERSxTHREADS runs of the latency spec.")
     var latencyRuns: String = "1x2,2x1"
+    @Option(name: .customLong("transfer-runs"),
+            help: "Fresh workers fetching the Fashion-MNIST files from a coordinator (a new cluster each), timed from their logs and set against raw libzmq on loopback (0: skip).")
+    var transferRuns: Int = 3
+    @Option(name: .customLong("cluster-binary"), help: "Run the coordinators and workers from this benn executable (to compare builds in one command).")
+    var clusterBinary: String?
     @Option(help: "Write the figures as JSON here.") var report: String?
 
     struct ScalingResult: Codable {
@@ -58,15 +63,16 @@ struct BenchCluster: ParsableCommand {
         /// Many short bmlp members: enough results for a median and a p99 of the dispatch latency.
         var latency: [ScalingResult]
         var simulated: [SimulatedResult]
+        var transfer: TransferBench.Report?
     }
 
     func run() throws {
         try reportingErrors {
-            let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+            let exe = clusterBinary ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("benn-bench-cluster-\(getpid())").path
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: work) }
-            var rep = Report(scaling: [], scalingRatio: nil, workerScalingRatio: nil, ceiling: nil, latency: [], simulated: [])
+            var rep = Report(scaling: [], scalingRatio: nil, workerScalingRatio: nil, ceiling: nil, latency: [], simulated: [], transfer: nil)
             func parse(_ runs: String, _ option: String) throws -> [(Int, Int)] {
                 try runs.split(separator: ",").map { run in
                     let parts = run.split(separator: "x").compactMap { Int($0) }
@@ -136,6 +142,9 @@ struct BenchCluster: ParsableCommand {
                 let r = try simulatedRun(exe: exe, dir: work + "/sim-\(n)", workers: n, jobs: max(simulatedJobs, 2 * n))
                 rep.simulated.append(r)
                 print("simulated: \(n) workers (READY \(readyAfterAck ? "after the ACK" : "with the RESULT")), \(r.jobs) jobs in \(Console.fixed(r.seconds, 2)) s (\(Int(r.jobsPerSecond)) jobs/s), coordinator CPU \(Console.fixed(r.coordinatorCPUPercent, 1))% (event loop \(Console.fixed(r.eventLoopCPUPerJobMs ?? .nan, 3)) ms per job), dispatch latency median \(Console.fixed(r.dispatchMedianMs ?? .nan, 2)) ms, p99 \(Console.fixed(r.dispatchP99Ms ?? .nan, 2)) ms")
+            }
+            if transferRuns > 0 {
+                rep.transfer = try transferRun(exe: exe, dir: work + "/transfer")
             }
             if let report {
                 try writeJSONReport(rep, to: report)
@@ -209,6 +218,38 @@ struct BenchCluster: ParsableCommand {
         let (_, receiveMedian, receiveP99) = try timing(client, "large_receive_ms")
         return ScalingResult(workers: workers, threadsPerWorker: threads, seconds: seconds, dispatchCount: count, dispatchMedianMs: median, dispatchP99Ms: p99,
                              receiveMedianMs: receiveMedian, receiveP99Ms: receiveP99)
+    }
+
+    /// `transferRuns` fresh workers each fetch the dataset of a one-member spec; then raw
+    /// libzmq moves the same number of bytes, streamed and with the fetch window.
+    func transferRun(exe: String, dir: String) throws -> TransferBench.Report {
+        let spec = dir + "/transfer.yaml"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "model: bmlp\nseed: 2\ndata:\n  limit: 256\n  test_limit: 100\ntrain:\n  epochs: 1\nensemble:\n  strategy: bagging\n  members: 1\n"
+            .write(toFile: spec, atomically: true, encoding: .utf8)
+        var runs: [TransferBench.Run] = []
+        for k in 0..<transferRuns {
+            let runDir = dir + "/run-\(k)"
+            _ = try scalingRun(exe: exe, dir: runDir, spec: spec, workers: 1, threads: 1)
+            guard let text = try? String(contentsOfFile: runDir + "/w0.log", encoding: .utf8), let run = TransferBench.fetchFromLog(text) else {
+                throw ValidationError("no dataset fetch in the worker log \(runDir)/w0.log")
+            }
+            runs.append(run)
+            print("transfer: a new worker fetched \(run.bytes) bytes in \(Int((run.seconds * 1000).rounded())) ms (\(Int(run.megabytesPerSecond.rounded())) MB/s)")
+        }
+        let total = runs[0].bytes
+        var raw: [TransferBench.Raw] = []
+        for (pattern, window) in [("stream", nil), ("window \(Wire.fetchWindow)", Wire.fetchWindow), ("window 1", 1)] as [(String, Int?)] {
+            // Best of 3: the ceiling, not a typical run.
+            let best = try (0..<3).map { _ in try TransferBench.rawThroughput(total: total, window: window) }.max()!
+            raw.append(.init(pattern: pattern, megabytesPerSecond: best))
+            print("transfer: raw libzmq, \(total) bytes in \(Wire.chunkBytes >> 20) MiB messages over loopback TCP, \(pattern): \(Int(best.rounded())) MB/s")
+        }
+        let rates = runs.map(\.megabytesPerSecond).sorted()
+        let median = rates.count % 2 == 1 ? rates[rates.count / 2] : (rates[rates.count / 2 - 1] + rates[rates.count / 2]) / 2
+        let ceiling = raw.map(\.megabytesPerSecond).max()!
+        print("transfer: median \(Int(median.rounded())) MB/s, \(Console.fixed(100 * median / ceiling, 1))% of raw libzmq's best (\(Int(ceiling.rounded())) MB/s)")
+        return .init(runs: runs, medianMegabytesPerSecond: median, raw: raw, fractionOfRaw: median / ceiling)
     }
 
     /// Trains members 0 and 1 of the scaling spec in-process, alternating 1 and 2 threads,
