@@ -21,6 +21,8 @@ struct BenchEnsemble: ParsableCommand {
     @Option(name: .customLong("float-epochs"), help: "Epochs of the float twin (default: same; 0 skips it).") var floatEpochs: Int?
     @Option(help: "Strategies to run.") var strategies: String = "bagging,boosting"
     @Option(name: .customLong("boosting-rule"), help: "Boosting rule.") var boostingRule: TrainingSpec.BoostingRule = .samme
+    @Option(help: "Method of every member (docs/methods.md; its default options).") var method: MethodSpec.Name = .bnn
+    @Option(name: .customLong("keep-artifacts"), help: "Keep each strategy's artifact in this directory (for `benn eval`).") var keepArtifacts: String?
     @Option(help: "Use only the first N training samples.") var limit: Int?
     @Option(help: "Data directory.") var data: String = FashionMNIST.defaultDirectory
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
@@ -29,6 +31,8 @@ struct BenchEnsemble: ParsableCommand {
     struct StrategyRow: Codable {
         var strategy: String
         var accuracyByMembers: [Double]
+        /// The same members combined by every aggregation rule (K = 1...members).
+        var accuracyByRule: [String: [Double]]?
         var memberAccuracies: [Double]
         var alphas: [Double]
         var artifactBytes: Int
@@ -37,6 +41,7 @@ struct BenchEnsemble: ParsableCommand {
     }
     struct Report: Codable {
         var model: String
+        var method: String?
         var epochsPerMember: Int
         var rows: [StrategyRow]
         var boostingRule: String
@@ -55,6 +60,7 @@ struct BenchEnsemble: ParsableCommand {
             var base = TrainingSpec()
             base.ensemble.boostingRule = rule
             base.model = model
+            base.method.name = method
             base.data.directory = data
             base.data.limit = limit ?? 0
             base.train.epochs = epochs
@@ -81,13 +87,19 @@ struct BenchEnsemble: ParsableCommand {
                 let networks = try ensemble.networks()
                 let weights = ensemble.state.members.map(\.alpha)
                 let eval = EnsembleEvaluation.run(networks, weights: weights, rule: spec.ensemble.aggregation, on: test)
-                let path = work + "/\(strategy.rawValue).benn"
+                var byRule: [String: [Double]] = [:]
+                let labels = test.labels.map(Int.init)
+                let outputs = try EnsembleInference(networks: networks, weights: weights, rule: spec.ensemble.aggregation).memberOutputs(x)
+                for r in TrainingSpec.Aggregation.allCases {
+                    byRule[r.rawValue] = Aggregator.prefixAccuracies(outputs, weights: weights, labels: labels, classes: testImages.classCount, rule: r)
+                }
+                let path = (keepArtifacts ?? work) + "/\(strategy.rawValue).benn"
                 try EnsembleArtifact(ensemble: ensemble, classNames: trainImages.classNames, datasetHash: "", bestPrefix: networks.count,
                                      environment: [:]).write(to: path)
                 let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
                 let inference = try EnsembleInference(networks: networks, weights: weights, rule: spec.ensemble.aggregation)
                 let rate = Self.imagesPerSecond { _ = inference.scores(x, threads: threads) } * Double(test.count)
-                rows.append(StrategyRow(strategy: strategy.rawValue, accuracyByMembers: eval.prefixAccuracies, memberAccuracies: eval.memberAccuracies,
+                rows.append(StrategyRow(strategy: strategy.rawValue, accuracyByMembers: eval.prefixAccuracies, accuracyByRule: byRule, memberAccuracies: eval.memberAccuracies,
                                         alphas: weights, artifactBytes: bytes, imagesPerSecond: rate, trainingSeconds: trainingSeconds))
             }
             // The float twin, trained with the same recipe.
@@ -106,17 +118,20 @@ struct BenchEnsemble: ParsableCommand {
                 floatRate = Self.imagesPerSecond { _ = floatNet.predict(x, threads: threads) } * Double(test.count)
             }
 
-            print("\(model) members, \(epochs) epochs each, boosting rule \(rule.rawValue); float twin \(floatSpec.model), \(floatSpec.train.epochs) epochs; \(threads) threads")
+            print("\(model) members (\(method.rawValue)), \(epochs) epochs each, boosting rule \(rule.rawValue); float twin \(floatSpec.model), \(floatSpec.train.epochs) epochs; \(threads) threads")
             print("strategy   " + (1...members).map { "K=\($0)".leftPad(8) }.joined() + "   artifact bytes   images/s")
             for r in rows {
                 print(r.strategy.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + r.accuracyByMembers.map { Console.percent(Float($0)).leftPad(8) }.joined()
                       + String(r.artifactBytes).leftPad(17) + String(Int(r.imagesPerSecond)).leftPad(11))
+                for (ruleName, accuracies) in (r.accuracyByRule ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    print("  \(ruleName)".padding(toLength: 21, withPad: " ", startingAt: 0) + accuracies.map { Console.percent(Float($0)) }.joined(separator: " "))
+                }
             }
             if let floatAccuracy, let floatBytes, let floatRate {
                 print("\(floatSpec.model.padding(toLength: 10, withPad: " ", startingAt: 0)) \(Console.percent(Float(floatAccuracy)).leftPad(8))" + String(repeating: " ", count: 8 * (members - 1)) + String(floatBytes).leftPad(17) + String(Int(floatRate)).leftPad(11))
             }
             if let report {
-                try writeJSONReport(Report(model: model, epochsPerMember: epochs, rows: rows, boostingRule: rule.rawValue, floatModel: floatSpec.model, floatAccuracy: floatAccuracy,
+                try writeJSONReport(Report(model: model, method: method.rawValue, epochsPerMember: epochs, rows: rows, boostingRule: rule.rawValue, floatModel: floatSpec.model, floatAccuracy: floatAccuracy,
                                           floatCheckpointBytes: floatBytes, floatImagesPerSecond: floatRate, threads: threads), to: report)
             }
         }
@@ -137,3 +152,4 @@ struct BenchEnsemble: ParsableCommand {
 
 /// `--boosting-rule samme_shrunk`: parsed and listed in the help by its spec name.
 extension TrainingSpec.BoostingRule: ExpressibleByArgument {}
+extension MethodSpec.Name: ExpressibleByArgument {}
