@@ -146,6 +146,7 @@ struct Info: ParsableCommand {
     func run() throws {
         for (k, v) in RuntimeInfo.versions.sorted(by: { $0.key < $1.key }) { print("\(k): \(v)") }
         print("binary kernel paths supported: \(BinaryKernels.supported.map(\.rawValue).joined(separator: ", "))")
+        print("sha256: \(SHA256.Implementation.best == .hardware ? "SHA extensions" : "portable")")
         if let w = BinaryKernels.selectionWarning { print("warning: \(w)") }
     }
 }
