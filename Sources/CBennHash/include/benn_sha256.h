@@ -4,6 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/// The 64 round constants K of FIPS 180-4 (one table for both compression paths).
+const uint32_t *benn_sha256_round_constants(void);
+
 /// 1 when this CPU has the SHA extensions (and the SSSE3/SSE4.1 the kernel also uses).
 int benn_sha256_hw_available(void);
 
