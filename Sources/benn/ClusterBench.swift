@@ -245,8 +245,7 @@ struct BenchCluster: ParsableCommand {
             raw.append(.init(pattern: pattern, megabytesPerSecond: best))
             print("transfer: raw libzmq, \(total) bytes in \(Wire.chunkBytes >> 20) MiB messages over loopback TCP, \(pattern): \(Int(best.rounded())) MB/s")
         }
-        let rates = runs.map(\.megabytesPerSecond).sorted()
-        let median = rates.count % 2 == 1 ? rates[rates.count / 2] : (rates[rates.count / 2 - 1] + rates[rates.count / 2]) / 2
+        let median = Self.median(runs.map(\.megabytesPerSecond))
         let ceiling = raw.map(\.megabytesPerSecond).max()!
         print("transfer: median \(Int(median.rounded())) MB/s, \(Console.fixed(100 * median / ceiling, 1))% of raw libzmq's best (\(Int(ceiling.rounded())) MB/s)")
         return .init(runs: runs, medianMegabytesPerSecond: median, raw: raw, fractionOfRaw: median / ceiling)
@@ -271,9 +270,13 @@ struct BenchCluster: ParsableCommand {
                 times[threads]!.append(Date().timeIntervalSince(start))
             }
         }
-        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
-        let t1 = median(times[1]!), t2 = median(times[2]!)
+        let t1 = Self.median(times[1]!), t2 = Self.median(times[2]!)
         return Ceiling(oneThreadSeconds: t1, twoThreadSeconds: t2, threadSpeedup: t1 / t2, workersOverThreadsCeiling: 2 * t2 / t1)
+    }
+
+    static func median(_ v: [Double]) -> Double {
+        let s = v.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
     /// CPU seconds the coordinator's event loop thread has used (from `status`).
