@@ -99,11 +99,15 @@ public struct EnsembleArtifact: Sendable {
 
     public func write(to path: String) throws {
         var file = SafeTensors()
-        let binary = try EnsembleArtifact.binaryWeightNames(manifest.model)
+        let (plain, shifted) = try EnsembleArtifact.binaryWeightNames(manifest.model)
         for (member, named) in tensors {
+            let shiftedSigns = shifted.isEmpty ? [:] : try EnsembleArtifact.forwardSigns(of: shifted, model: manifest.model, tensors: named)
             for (name, t) in named {
-                if binary.contains(name) {
-                    let (words, shape) = EnsembleArtifact.packSigns(t)
+                if plain.contains(name) || shifted.contains(name) {
+                    guard let signs = plain.contains(name) ? t : shiftedSigns[name] else {
+                        preconditionFailure("no layer of the model owns the weight \(name)")
+                    }
+                    let (words, shape) = EnsembleArtifact.packSigns(signs)
                     file.set("m\(member).\(name).bits", words: words, shape: shape)
                 } else {
                     file.set("m\(member).\(name)", t)
@@ -187,16 +191,35 @@ public struct EnsembleArtifact: Sendable {
         }
     }
 
-    /// Names of the tensors holding binary weights whose signs are all the forward pass uses
-    /// (stored as sign bits). Methods that scale by mean|W| (xnor, bireal, reactnet) or shift
-    /// by the filter mean (sdbnn) need the latent magnitudes, so those weights stay Float32.
-    static func binaryWeightNames(_ model: ModelDescription) throws -> Set<String> {
-        var names = Set<String>()
-        for layer in try Sequential(model, seed: 0).allLayers {
-            if let d = layer as? Dense, d.quantizer?.isPlainSign == true { names.insert(d.weight.name) }
-            if let c = layer as? Conv2D, c.quantizer?.isPlainSign == true { names.insert(c.weight.name) }
+    /// Names of the binary weights stored as sign bits: `plain` ones, whose own signs are all
+    /// the forward pass uses, and SD-BNN's self-distributed ones (`shifted`), stored as the
+    /// signs of the shifted weights W' = W + sigmoid(a)·0.01·mean(W): reloaded as ±1, their
+    /// shift is under 0.01 in magnitude, so they binarize to exactly those signs. Weights
+    /// scaled by mean|W| (xnor, bireal, reactnet) need their latent magnitudes and stay Float32.
+    static func binaryWeightNames(_ model: ModelDescription) throws -> (plain: Set<String>, shifted: Set<String>) {
+        var plain = Set<String>(), shifted = Set<String>()
+        func classify(_ q: WeightQuantizer?, _ name: String) {
+            guard let q, q.scale == .none else { return }
+            if q.selfDistribution { shifted.insert(name) } else { plain.insert(name) }
         }
-        return names
+        for layer in try Sequential(model, seed: 0).allLayers {
+            if let d = layer as? Dense { classify(d.quantizer, d.weight.name) }
+            if let c = layer as? Conv2D { classify(c.quantizer, c.weight.name) }
+        }
+        return (plain, shifted)
+    }
+
+    /// The ±1 forward weights of the named layers of one member, computed by the layers
+    /// themselves (the same Float operations as training and folded inference).
+    static func forwardSigns(of names: Set<String>, model: ModelDescription, tensors: [String: Tensor]) throws -> [String: Tensor] {
+        let net = try Sequential(model, seed: 0)
+        try net.load(tensors)
+        var signs: [String: Tensor] = [:]
+        for layer in net.allLayers {
+            if let d = layer as? Dense, names.contains(d.weight.name) { signs[d.weight.name] = d.forwardWeights() }
+            if let c = layer as? Conv2D, names.contains(c.weight.name) { signs[c.weight.name] = c.forwardWeights() }
+        }
+        return signs
     }
 
     /// Sign bits of a weight tensor: one row per output (first dimension), bit j%64 of

@@ -94,8 +94,9 @@ final class ArtifactTests: XCTestCase {
 import Foundation
 
 final class MethodArtifactTests: XCTestCase {
-    /// Members trained with each method survive the artifact exactly: the scaled and
-    /// self-distribution methods keep their latent weights, bnn keeps sign bits.
+    /// Members trained with each method survive the artifact exactly: the scaled methods
+    /// keep their latent weights; bnn keeps sign bits, and sdbnn the sign bits of its
+    /// shifted weights.
     func testEveryMethodRoundTripsThroughTheArtifact() throws {
         Parallelism.threads = 2
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("methods-\(getpid()).benn").path
@@ -115,6 +116,18 @@ final class MethodArtifactTests: XCTestCase {
                                  environment: [:]).write(to: path)
             let loaded = try EnsembleArtifact.read(from: path)
             XCTAssertEqual(loaded.manifest.model, try s.modelDescription(inputShape: [8, 8, 1]), "\(model)/\(name)")
+            // Every binary weight without a scale is stored as bits; scaled ones as Float32.
+            let stored = try SafeTensors.read(from: path).entries
+            var binaryWeights = 0
+            for layer in try Sequential(loaded.manifest.model, seed: 0).allLayers {
+                let owned: (WeightQuantizer?, String)? = (layer as? Conv2D).map { ($0.quantizer, $0.weight.name) } ?? (layer as? Dense).map { ($0.quantizer, $0.weight.name) }
+                guard let (quantizer, weight) = owned, let q = quantizer else { continue }
+                binaryWeights += 1
+                let asBits = stored["m0.\(weight).bits"] != nil, asFloats = stored["m0.\(weight)"] != nil
+                XCTAssertEqual(asBits, q.scale == .none, "\(model)/\(name) \(weight)")
+                XCTAssertEqual(asFloats, q.scale != .none, "\(model)/\(name) \(weight)")
+            }
+            XCTAssertGreaterThan(binaryWeights, 0, "\(model)/\(name)")
             let x = Tensor(shape: [3, 8, 8, 1], storage: (0..<192).map { Float($0 % 17) / 8 - 1 })
             for (a, b) in zip(try loaded.networks(), try e.networks()) {
                 XCTAssertEqual(a.forward(x, training: false), b.forward(x, training: false), "\(model)/\(name)")
