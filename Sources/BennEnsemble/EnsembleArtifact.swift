@@ -68,6 +68,9 @@ public struct EnsembleArtifact: Sendable {
     public var run: Run
     /// Member index -> tensor name -> tensor.
     public var tensors: [Int: [String: Tensor]]
+    /// Member index -> weight name -> the per-output scale of a scaled method's weight
+    /// stored as signs (read from an artifact; empty for a freshly trained ensemble).
+    public var weightScales: [Int: [String: [Float]]] = [:]
 
     public init(ensemble: TrainedEnsemble, classNames: [String], datasetHash: String, bestPrefix: Int,
                 environment: [String: String]) {
@@ -99,12 +102,21 @@ public struct EnsembleArtifact: Sendable {
 
     public func write(to path: String) throws {
         var file = SafeTensors()
-        let (plain, shifted) = try EnsembleArtifact.binaryWeightNames(manifest.model)
+        let (plain, shifted, scaled) = try EnsembleArtifact.binaryWeightNames(manifest.model)
         for (member, named) in tensors {
-            let shiftedSigns = shifted.isEmpty ? [:] : try EnsembleArtifact.forwardSigns(of: shifted, model: manifest.model, tensors: named)
+            let forward = shifted.union(scaled).isEmpty ? [:]
+                : try EnsembleArtifact.forwardWeights(of: shifted.union(scaled), model: manifest.model, tensors: named,
+                                                      scales: weightScales[member] ?? [:])
             for (name, t) in named {
-                if plain.contains(name) || shifted.contains(name) {
-                    guard let signs = plain.contains(name) ? t : shiftedSigns[name] else {
+                if scaled.contains(name) {
+                    // α ⊙ ±1: the signs as bits and α beside them, exactly as trained.
+                    guard let effective = forward[name] else { preconditionFailure("no layer of the model owns the weight \(name)") }
+                    let rows = effective.shape[0], n = effective.count / max(1, rows)
+                    let (words, shape) = EnsembleArtifact.packSigns(effective)
+                    file.set("m\(member).\(name).bits", words: words, shape: shape)
+                    file.set("m\(member).\(name).scale", Tensor(shape: [rows], storage: (0..<rows).map { abs(effective[$0 * n]) }))
+                } else if plain.contains(name) || shifted.contains(name) {
+                    guard let signs = plain.contains(name) ? t : forward[name] else {
                         preconditionFailure("no layer of the model owns the weight \(name)")
                     }
                     let (words, shape) = EnsembleArtifact.packSigns(signs)
@@ -142,6 +154,7 @@ public struct EnsembleArtifact: Sendable {
         let run = file.metadata["run"].flatMap { try? decoder.decode(Run.self, from: Data($0.utf8)) }
             ?? Run(createdAt: "", memberSeconds: [], memberSamplesPerSecond: [], environment: [:])
         var tensors: [Int: [String: Tensor]] = [:]
+        var weightScales: [Int: [String: [Float]]] = [:]
         let shapes: [String: [Int]]
         do {
             shapes = Dictionary(uniqueKeysWithValues: try Sequential(manifest.model, seed: 0).namedTensors.map { ($0.name, $0.tensor.shape) })
@@ -152,7 +165,15 @@ public struct EnsembleArtifact: Sendable {
             }
             var tensorName = String(name[name.index(after: dot)...])
             let tensor: Tensor
-            if tensorName.hasSuffix(".bits") {
+            if tensorName.hasSuffix(".scale") {
+                let weightName = String(tensorName.dropLast(6))
+                guard let shape = shapes[weightName], file.entries[String(name.dropLast(6)) + ".bits"] != nil else {
+                    throw fail("scale '\(name)' belongs to no weight stored as bits")
+                }
+                guard let t = file.tensor(name), t.count == shape[0] else { throw fail("scale '\(name)' must be F32 with \(shape[0]) values") }
+                weightScales[member, default: [:]][weightName] = (0..<t.count).map { t[$0] }
+                continue
+            } else if tensorName.hasSuffix(".bits") {
                 tensorName = String(tensorName.dropLast(5))
                 guard let shape = shapes[tensorName], let words = file.words(name) else { throw fail("unexpected packed tensor '\(name)'") }
                 guard let t = EnsembleArtifact.unpackSigns(words, shape: shape) else {
@@ -168,7 +189,8 @@ public struct EnsembleArtifact: Sendable {
         guard manifest.bestPrefix >= 1, manifest.bestPrefix <= manifest.members.count else {
             throw fail("best prefix \(manifest.bestPrefix) is outside 1...\(manifest.members.count)")
         }
-        let artifact = EnsembleArtifact(manifest: manifest, run: run, tensors: tensors)
+        var artifact = EnsembleArtifact(manifest: manifest, run: run, tensors: tensors)
+        artifact.weightScales = weightScales
         for member in manifest.members where tensors[member.member] == nil {
             throw fail("member \(member.member) has no tensors")
         }
@@ -185,9 +207,7 @@ public struct EnsembleArtifact: Sendable {
     /// The members' networks in manifest order.
     public func networks() throws -> [Sequential] {
         try manifest.members.map { m in
-            let net = try Sequential(manifest.model, seed: 0)
-            try net.load(tensors[m.member] ?? [:])
-            return net
+            try EnsembleArtifact.network(manifest.model, tensors: tensors[m.member] ?? [:], scales: weightScales[m.member] ?? [:])
         }
     }
 
@@ -195,31 +215,45 @@ public struct EnsembleArtifact: Sendable {
     /// the forward pass uses, and SD-BNN's self-distributed ones (`shifted`), stored as the
     /// signs of the shifted weights W' = W + sigmoid(a)·0.01·mean(W): reloaded as ±1, their
     /// shift is under 0.01 in magnitude, so they binarize to exactly those signs. Weights
-    /// scaled by mean|W| (xnor, bireal, reactnet) need their latent magnitudes and stay Float32.
-    static func binaryWeightNames(_ model: ModelDescription) throws -> (plain: Set<String>, shifted: Set<String>) {
-        var plain = Set<String>(), shifted = Set<String>()
+    /// scaled by mean|W| (xnor, bireal, reactnet) are `scaled`: stored as their signs plus
+    /// the trained per-output scale, which the reloaded layer uses as it is.
+    static func binaryWeightNames(_ model: ModelDescription) throws -> (plain: Set<String>, shifted: Set<String>, scaled: Set<String>) {
+        var plain = Set<String>(), shifted = Set<String>(), scaled = Set<String>()
         func classify(_ q: WeightQuantizer?, _ name: String) {
-            guard let q, q.scale == .none else { return }
-            if q.selfDistribution { shifted.insert(name) } else { plain.insert(name) }
+            guard let q else { return }
+            if q.scale != .none { scaled.insert(name) } else if q.selfDistribution { shifted.insert(name) } else { plain.insert(name) }
         }
         for layer in try Sequential(model, seed: 0).allLayers {
             if let d = layer as? Dense { classify(d.quantizer, d.weight.name) }
             if let c = layer as? Conv2D { classify(c.quantizer, c.weight.name) }
         }
-        return (plain, shifted)
+        return (plain, shifted, scaled)
     }
 
-    /// The ±1 forward weights of the named layers of one member, computed by the layers
-    /// themselves (the same Float operations as training and folded inference).
-    static func forwardSigns(of names: Set<String>, model: ModelDescription, tensors: [String: Tensor]) throws -> [String: Tensor] {
+    /// The forward weights (±1, or α ⊙ ±1 for scaled methods) of the named layers of one
+    /// member, computed by the layers themselves (the same Float operations as training and
+    /// folded inference).
+    static func forwardWeights(of names: Set<String>, model: ModelDescription, tensors: [String: Tensor],
+                               scales: [String: [Float]]) throws -> [String: Tensor] {
+        let net = try network(model, tensors: tensors, scales: scales)
+        var forward: [String: Tensor] = [:]
+        for layer in net.allLayers {
+            if let d = layer as? Dense, names.contains(d.weight.name) { forward[d.weight.name] = d.forwardWeights() }
+            if let c = layer as? Conv2D, names.contains(c.weight.name) { forward[c.weight.name] = c.forwardWeights() }
+        }
+        return forward
+    }
+
+    /// One member's network: its tensors loaded, and stored weight scales handed to their layers.
+    static func network(_ model: ModelDescription, tensors: [String: Tensor], scales: [String: [Float]]) throws -> Sequential {
         let net = try Sequential(model, seed: 0)
         try net.load(tensors)
-        var signs: [String: Tensor] = [:]
+        guard !scales.isEmpty else { return net }
         for layer in net.allLayers {
-            if let d = layer as? Dense, names.contains(d.weight.name) { signs[d.weight.name] = d.forwardWeights() }
-            if let c = layer as? Conv2D, names.contains(c.weight.name) { signs[c.weight.name] = c.forwardWeights() }
+            if let d = layer as? Dense, let s = scales[d.weight.name] { d.storedWeightScale = s }
+            if let c = layer as? Conv2D, let s = scales[c.weight.name] { c.storedWeightScale = s }
         }
-        return signs
+        return net
     }
 
     /// Sign bits of a weight tensor: one row per output (first dimension), bit j%64 of

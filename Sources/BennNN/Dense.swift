@@ -20,6 +20,12 @@ public final class Dense: Layer {
     /// False while a two-step recipe trains real weights first (ReActNet step 1).
     public var weightsBinarized = true
     let binarizer: WeightBinarizer?
+    /// The per-output weight scale of a scaled method (xnor, bireal, reactnet) as an artifact
+    /// stores it beside the weights' signs; nil recomputes mean|W| from the latent weights.
+    public var storedWeightScale: [Float]? {
+        get { binarizer?.storedScale }
+        set { binarizer?.storedScale = newValue }
+    }
 
     private var input = Tensor(shape: [0])
     private var effectiveWeight = Tensor(shape: [0])

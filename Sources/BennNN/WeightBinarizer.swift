@@ -20,6 +20,10 @@ final class WeightBinarizer {
     let gate: Parameter?
     /// The surrogate's temperature (EDE); set per epoch.
     var temperature: Float = 1
+    /// A per-output scale given from outside (an artifact stores scaled weights as signs and
+    /// their trained scale, which a mean over the signs could not reproduce bit for bit);
+    /// nil computes mean|W| from the latent weights.
+    var storedScale: [Float]?
     private var current: BinarizedWeights?
     private var filterMeans: [Float] = []
 
@@ -60,7 +64,9 @@ final class WeightBinarizer {
         var signs = Tensor(uninitializedShape: latent.shape)
         source.withPointer { src in signs.withMutablePointer { Binarize.sign(src, into: $0, count: latent.count) } }
         var scale: [Float]?
-        if quantizer.scale == .meanAbsolute {
+        if quantizer.scale == .meanAbsolute, let storedScale {
+            scale = storedScale
+        } else if quantizer.scale == .meanAbsolute {
             var a = [Float](repeating: 0, count: rows)
             latent.withPointer { p in
                 for o in 0..<rows {

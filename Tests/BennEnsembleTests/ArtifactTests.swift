@@ -94,14 +94,14 @@ final class ArtifactTests: XCTestCase {
 import Foundation
 
 final class MethodArtifactTests: XCTestCase {
-    /// Members trained with each method survive the artifact exactly: the scaled methods
-    /// keep their latent weights; bnn keeps sign bits, and sdbnn the sign bits of its
-    /// shifted weights.
+    /// Members trained with each method survive the artifact exactly, every binary weight as
+    /// sign bits: bnn's own signs, sdbnn's those of its shifted weights, and the scaled
+    /// methods' signs with their trained per-output scale.
     func testEveryMethodRoundTripsThroughTheArtifact() throws {
         Parallelism.threads = 2
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("methods-\(getpid()).benn").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        for (model, name) in [("tinycnn", MethodSpec.Name.xnor), ("tinyres", .bireal), ("tinycnn", .sdbnn), ("tinyres", .bnn)] {
+        for (model, name) in [("tinycnn", MethodSpec.Name.xnor), ("tinyres", .bireal), ("tinyres", .reactnet), ("tinycnn", .sdbnn), ("tinyres", .bnn)] {
             var s = TrainingSpec()
             s.model = model
             s.method = MethodSpec(name)
@@ -116,16 +116,17 @@ final class MethodArtifactTests: XCTestCase {
                                  environment: [:]).write(to: path)
             let loaded = try EnsembleArtifact.read(from: path)
             XCTAssertEqual(loaded.manifest.model, try s.modelDescription(inputShape: [8, 8, 1]), "\(model)/\(name)")
-            // Every binary weight without a scale is stored as bits; scaled ones as Float32.
+            // Every binary weight is stored as sign bits, a scaled one with its per-output scale.
             let stored = try SafeTensors.read(from: path).entries
             var binaryWeights = 0
             for layer in try Sequential(loaded.manifest.model, seed: 0).allLayers {
-                let owned: (WeightQuantizer?, String)? = (layer as? Conv2D).map { ($0.quantizer, $0.weight.name) } ?? (layer as? Dense).map { ($0.quantizer, $0.weight.name) }
-                guard let (quantizer, weight) = owned, let q = quantizer else { continue }
+                let owned: (WeightQuantizer?, String, Int)? = (layer as? Conv2D).map { ($0.quantizer, $0.weight.name, $0.outChannels) }
+                    ?? (layer as? Dense).map { ($0.quantizer, $0.weight.name, $0.outputs) }
+                guard let (quantizer, weight, outputs) = owned, let q = quantizer else { continue }
                 binaryWeights += 1
-                let asBits = stored["m0.\(weight).bits"] != nil, asFloats = stored["m0.\(weight)"] != nil
-                XCTAssertEqual(asBits, q.scale == .none, "\(model)/\(name) \(weight)")
-                XCTAssertEqual(asFloats, q.scale != .none, "\(model)/\(name) \(weight)")
+                XCTAssertEqual(stored["m0.\(weight).bits"]?.dtype, .u64, "\(model)/\(name) \(weight)")
+                XCTAssertNil(stored["m0.\(weight)"], "\(model)/\(name) \(weight)")
+                XCTAssertEqual(stored["m0.\(weight).scale"]?.shape, q.scale == .none ? nil : [outputs], "\(model)/\(name) \(weight)")
             }
             XCTAssertGreaterThan(binaryWeights, 0, "\(model)/\(name)")
             let x = Tensor(shape: [3, 8, 8, 1], storage: (0..<192).map { Float($0 % 17) / 8 - 1 })
