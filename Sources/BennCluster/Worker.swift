@@ -62,7 +62,6 @@ public final class Worker {
     /// of `fetchBuffer`).
     var fetchRequested = 0
     var fetchStarted = 0.0
-    var fetchedBytes = 0
     /// Watches the CURVE handshake, the only place a refused key shows.
     var monitor: ZMQSocketMonitor?
     var publicKey = ""
@@ -240,7 +239,6 @@ public final class Worker {
             fetchBuffer = []
             fetchRequested = 0
             fetchStarted = Coordinator.now()
-            fetchedBytes = 0
             requestChunks()
         }
     }
@@ -283,14 +281,12 @@ public final class Worker {
         if fetchBuffer.count >= f.size {
             try cache.store(fetchBuffer, as: f, in: p.dataset)
             log("fetched \(f.name) (\(f.size) bytes)")
-            fetchedBytes += fetchBuffer.count
             fetchIndex += 1
             fetchBuffer = []
             fetchRequested = 0
             if fetchIndex == p.dataset.files.count {
-                let seconds = Coordinator.now() - fetchStarted
-                // `benn bench cluster` reads this line for the dataset transfer rate.
-                log("dataset fetched: \(fetchedBytes) bytes in \(Int((seconds * 1000).rounded())) ms (\(Int((Double(fetchedBytes) / seconds / 1e6).rounded())) MB/s)")
+                let seconds = Coordinator.now() - fetchStarted, bytes = p.dataset.files.reduce(0) { $0 + $1.size }
+                log("dataset fetched: \(bytes) bytes in \(Int((seconds * 1000).rounded())) ms (\(Int((Double(bytes) / seconds / 1e6).rounded())) MB/s)")
                 try beginTraining()
                 return
             }

@@ -103,9 +103,10 @@ public struct EnsembleArtifact: Sendable {
     public func write(to path: String) throws {
         var file = SafeTensors()
         let (plain, shifted, scaled) = try EnsembleArtifact.binaryWeightNames(manifest.model)
+        let computed = shifted.union(scaled)  // stored from the layers' forward weights
         for (member, named) in tensors {
-            let forward = shifted.union(scaled).isEmpty ? [:]
-                : try EnsembleArtifact.forwardWeights(of: shifted.union(scaled), model: manifest.model, tensors: named,
+            let forward = computed.isEmpty ? [:]
+                : try EnsembleArtifact.forwardWeights(of: computed, model: manifest.model, tensors: named,
                                                       scales: weightScales[member] ?? [:])
             for (name, t) in named {
                 if scaled.contains(name) {

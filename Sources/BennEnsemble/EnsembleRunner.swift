@@ -90,6 +90,13 @@ public struct EnsembleEvaluation: Codable, Sendable {
         } else {
             outputs = networks.map { Evaluation.logits($0, on: view).logits }
         }
+        return combining(outputs, weights: weights, labels: labels, classes: classes, rule: rule)
+    }
+
+    /// The figures for members' raw outputs already computed (one `[samples x classes]`
+    /// array per member), so several rules can be scored without running the members again.
+    public static func combining(_ outputs: [[Float]], weights: [Double], labels: [Int], classes: Int,
+                                 rule: TrainingSpec.Aggregation) -> EnsembleEvaluation {
         let members = outputs.map { out -> Double in
             let p = Aggregator.predictions(out.map(Double.init), classes: classes)
             return Double(zip(p, labels).filter { $0 == $1 }.count) / Double(max(1, labels.count))

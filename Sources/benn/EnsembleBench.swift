@@ -86,18 +86,20 @@ struct BenchEnsemble: ParsableCommand {
                 let trainingSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 let networks = try ensemble.networks()
                 let weights = ensemble.state.members.map(\.alpha)
-                let eval = EnsembleEvaluation.run(networks, weights: weights, rule: spec.ensemble.aggregation, on: test)
-                var byRule: [String: [Double]] = [:]
+                // The members run once on the test set; every rule is scored from their outputs.
+                let inference = try EnsembleInference(networks: networks, weights: weights, rule: spec.ensemble.aggregation)
+                let outputs = inference.memberOutputs(x)
                 let labels = test.labels.map(Int.init)
-                let outputs = try EnsembleInference(networks: networks, weights: weights, rule: spec.ensemble.aggregation).memberOutputs(x)
-                for r in TrainingSpec.Aggregation.allCases {
-                    byRule[r.rawValue] = Aggregator.prefixAccuracies(outputs, weights: weights, labels: labels, classes: testImages.classCount, rule: r)
+                func score(_ rule: TrainingSpec.Aggregation) -> EnsembleEvaluation {
+                    EnsembleEvaluation.combining(outputs, weights: weights, labels: labels, classes: testImages.classCount, rule: rule)
                 }
+                let eval = score(spec.ensemble.aggregation)
+                var byRule: [String: [Double]] = [:]
+                for r in TrainingSpec.Aggregation.allCases { byRule[r.rawValue] = score(r).prefixAccuracies }
                 let path = (keepArtifacts ?? work) + "/\(strategy.rawValue).benn"
                 try EnsembleArtifact(ensemble: ensemble, classNames: trainImages.classNames, datasetHash: "", bestPrefix: networks.count,
                                      environment: [:]).write(to: path)
                 let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-                let inference = try EnsembleInference(networks: networks, weights: weights, rule: spec.ensemble.aggregation)
                 let rate = Self.imagesPerSecond { _ = inference.scores(x, threads: threads) } * Double(test.count)
                 rows.append(StrategyRow(strategy: strategy.rawValue, accuracyByMembers: eval.prefixAccuracies, accuracyByRule: byRule, memberAccuracies: eval.memberAccuracies,
                                         alphas: weights, artifactBytes: bytes, imagesPerSecond: rate, trainingSeconds: trainingSeconds))
