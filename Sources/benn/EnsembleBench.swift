@@ -21,6 +21,8 @@ struct BenchEnsemble: ParsableCommand {
     @Option(name: .customLong("float-epochs"), help: "Epochs of the float twin (default: same; 0 skips it).") var floatEpochs: Int?
     @Option(help: "Strategies to run.") var strategies: String = "bagging,boosting"
     @Option(name: .customLong("boosting-rule"), help: "Boosting rule.") var boostingRule: TrainingSpec.BoostingRule = .samme
+    @Option(help: "Where each member starts: from scratch, or from the previous member's weights.") var start: TrainingSpec.Start = .independent
+    @Option(help: "How boosting members see the sample weights: a fresh weighted resample each epoch, or a weighted loss.") var sampling: TrainingSpec.Sampling = .resample
     @Option(help: "Method of every member (docs/methods.md; its default options).") var method: MethodSpec.Name = .bnn
     @Option(name: .customLong("keep-artifacts"), help: "Keep each strategy's artifact in this directory (for `benn eval`).") var keepArtifacts: String?
     @Option(help: "Use only the first N training samples.") var limit: Int?
@@ -45,6 +47,8 @@ struct BenchEnsemble: ParsableCommand {
         var epochsPerMember: Int
         var rows: [StrategyRow]
         var boostingRule: String
+        var start: String?
+        var sampling: String?
         var floatModel: String
         /// Absent when the float twin was skipped (`--float-epochs 0`).
         var floatAccuracy: Double?
@@ -59,6 +63,8 @@ struct BenchEnsemble: ParsableCommand {
             let rule = boostingRule
             var base = TrainingSpec()
             base.ensemble.boostingRule = rule
+            base.ensemble.start = start
+            base.ensemble.sampling = sampling
             base.model = model
             base.method.name = method
             base.data.directory = data
@@ -120,7 +126,7 @@ struct BenchEnsemble: ParsableCommand {
                 floatRate = Self.imagesPerSecond { _ = floatNet.predict(x, threads: threads) } * Double(test.count)
             }
 
-            print("\(model) members (\(method.rawValue)), \(epochs) epochs each, boosting rule \(rule.rawValue); float twin \(floatSpec.model), \(floatSpec.train.epochs) epochs; \(threads) threads")
+            print("\(model) members (\(method.rawValue)), \(epochs) epochs each, boosting rule \(rule.rawValue), \(start.rawValue) start, \(sampling.rawValue); float twin \(floatSpec.model), \(floatSpec.train.epochs) epochs; \(threads) threads")
             print("strategy   " + (1...members).map { "K=\($0)".leftPad(8) }.joined() + "   artifact bytes   images/s")
             for r in rows {
                 print(r.strategy.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + r.accuracyByMembers.map { Console.percent(Float($0)).leftPad(8) }.joined()
@@ -133,7 +139,7 @@ struct BenchEnsemble: ParsableCommand {
                 print("\(floatSpec.model.padding(toLength: 10, withPad: " ", startingAt: 0)) \(Console.percent(Float(floatAccuracy)).leftPad(8))" + String(repeating: " ", count: 8 * (members - 1)) + String(floatBytes).leftPad(17) + String(Int(floatRate)).leftPad(11))
             }
             if let report {
-                try writeJSONReport(Report(model: model, method: method.rawValue, epochsPerMember: epochs, rows: rows, boostingRule: rule.rawValue, floatModel: floatSpec.model, floatAccuracy: floatAccuracy,
+                try writeJSONReport(Report(model: model, method: method.rawValue, epochsPerMember: epochs, rows: rows, boostingRule: rule.rawValue, start: start.rawValue, sampling: sampling.rawValue, floatModel: floatSpec.model, floatAccuracy: floatAccuracy,
                                           floatCheckpointBytes: floatBytes, floatImagesPerSecond: floatRate, threads: threads), to: report)
             }
         }
@@ -155,3 +161,5 @@ struct BenchEnsemble: ParsableCommand {
 /// `--boosting-rule samme_shrunk`: parsed and listed in the help by its spec name.
 extension TrainingSpec.BoostingRule: ExpressibleByArgument {}
 extension MethodSpec.Name: ExpressibleByArgument {}
+extension TrainingSpec.Start: ExpressibleByArgument {}
+extension TrainingSpec.Sampling: ExpressibleByArgument {}
