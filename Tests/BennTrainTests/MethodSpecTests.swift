@@ -13,13 +13,18 @@ final class MethodSpecTests: XCTestCase {
         method_options:
           activation_shift: static
           se_reduction: 8
-          surrogate: approx_sign
+          surrogate: ede
         method: sdbnn
         """)
         XCTAssertEqual(spec.method.name, .sdbnn)
         XCTAssertEqual(spec.method.activationShift, .static, "\(spec.method)")
         XCTAssertEqual(spec.method.seReduction, 8)
-        XCTAssertEqual(spec.method.surrogate, .approxSign)
+        XCTAssertEqual(spec.method.surrogate, .ede)
+        // Without the option SD-BNN trains with ApproxSign, weights and activations alike.
+        let plain = try SpecParser.parse("model: bcnn\nmethod: sdbnn\n").method
+        XCTAssertEqual(plain.surrogate, .approxSign)
+        XCTAssertEqual(plain.weightQuantizer.surrogate, .approxSign)
+        XCTAssertEqual(plain.activationQuantizer(spatial: true).surrogate, .approxSign)
         let r = try SpecParser.parse("model: bcnn\nmethod: reactnet\nmethod_options:\n  teacher: t.ckpt\n  two_step: false\n")
         XCTAssertEqual(r.method.teacher, "t.ckpt")
         XCTAssertFalse(r.method.twoStep)
