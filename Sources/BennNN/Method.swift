@@ -34,7 +34,7 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     public var seReduction: Int = 16
     /// sdbnn: surrogate gradient of weights and activations. ApproxSign is the SD-BNN
     /// ImageNet code's, trained with Adam as the standard recipe is; EDE and its temperature
-    /// schedule (the CIFAR code's, trained with SGD) won less on held-out data at 5 epochs.
+    /// schedule (the CIFAR code's, trained with SGD) scored lower on held-out data at 5 epochs.
     public var surrogate: SurrogateKind = .approxSign
     /// nil: 0.1 on plain (VGG-like) models, 1e-3 on ResNets (the SD-BNN code's settings).
     public var edeMinimumTemperature: Float?
