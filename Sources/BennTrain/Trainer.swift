@@ -41,7 +41,7 @@ public final class Trainer {
     public var teacher: Sequential? {
         didSet { teacherTargets = nil }
     }
-    private var teacherTargets: Tensor?
+    private var teacherTargets: TeacherTargets?
 
     public init(spec: TrainingSpec, inputShape: [Int] = [28, 28, 1], classes: Int = 10) throws {
         try spec.validate()
@@ -94,7 +94,7 @@ public final class Trainer {
     public func fit(train: DatasetView, test: DatasetView? = nil, validation: DatasetView? = nil,
                     progress: (ProgressEvent) -> Void = { _ in },
                     afterEpoch: (Trainer) throws -> Void = { _ in }) throws {
-        try fit(epochData: { _ in train }, sameViewEveryEpoch: true, test: test, validation: validation,
+        try fit(epochData: { _ in train }, test: test, validation: validation,
                 progress: progress, afterEpoch: afterEpoch)
     }
 
@@ -136,7 +136,7 @@ public final class Trainer {
 
     /// Trains the remaining epochs on the view `epochData(epoch)` gives for each epoch
     /// (boosting draws a fresh weighted resample per epoch).
-    public func fit(epochData: (Int) throws -> DatasetView, sameViewEveryEpoch: Bool = false,
+    public func fit(epochData: (Int) throws -> DatasetView,
                     test: DatasetView? = nil, validation: DatasetView? = nil,
                     progress: (ProgressEvent) -> Void = { _ in },
                     afterEpoch: (Trainer) throws -> Void = { _ in }) throws {
@@ -162,12 +162,13 @@ public final class Trainer {
             if firstStepEpochs > 0 { model.setWeightsBinarized(epoch >= firstStepEpochs) }
             let batches = try train.batches(batchSize: batchSize, shuffle: true, rng: &rng, augmentations: augmentations)
             let start = DispatchTime.now().uptimeNanoseconds
-            // Without augmentation the teacher sees the same images every epoch: its
-            // probabilities are computed once per view (in evaluation mode, so batching does
-            // not change them) instead of once per batch.
-            if teacher != nil, augmentations.isEmpty, teacherTargets == nil || !sameViewEveryEpoch {
-                teacherTargets = Loss.softmax(Tensor(shape: [train.count, model.description.classes],
-                                                     storage: Evaluation.logits(teacher!, on: train).logits))
+            // Without augmentation the teacher sees the same image whenever a sample comes back,
+            // so its probabilities are computed once per distinct sample instead of per batch.
+            if let teacher, augmentations.isEmpty {
+                if teacherTargets?.base != train.base {
+                    teacherTargets = TeacherTargets(base: train.base, classes: model.description.classes)
+                }
+                try teacherTargets!.cover(train, teacher: teacher)
             }
             var lossSum = 0.0, correct = 0, seen = 0
             for b in 0..<batches.count {
@@ -188,12 +189,8 @@ public final class Trainer {
                     // ReActNet's distributional loss: the teacher's softmax as the target, no hard labels.
                     let target: Tensor
                     if let cached = teacherTargets {
-                        let c = model.description.classes
-                        var t = Tensor(uninitializedShape: [n, c])
-                        for (r, position) in batches.order[(b * batchSize)..<(b * batchSize + n)].enumerated() {
-                            for j in 0..<c { t[r * c + j] = cached[position * c + j] }
-                        }
-                        target = t
+                        let positions = batches.order[(b * batchSize)..<(b * batchSize + n)]
+                        target = cached.rows(positions.lazy.map { train.indices[$0] })
                     } else {
                         target = Loss.softmax(teacher.forward(x, training: false))
                     }
