@@ -156,8 +156,8 @@ struct BenchCluster: ParsableCommand {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let h = FileHandle(forWritingAtPath: log)!
+        try Data().write(to: URL(fileURLWithPath: log))
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         p.standardOutput = h
         p.standardError = h
         try p.run()

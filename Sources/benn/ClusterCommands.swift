@@ -166,7 +166,7 @@ struct Submit: ParsableCommand {
             }
             if let output {
                 let bytes = try client.artifact(id: id)
-                FileManager.default.createFile(atPath: output, contents: Data(bytes))
+                try Data(bytes).write(to: URL(fileURLWithPath: output), options: .atomic)
                 Console.log("artifact written to \(output) (\(bytes.count) bytes)")
             }
         }

@@ -33,8 +33,8 @@ class ClusterTestCase: XCTestCase {
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
         p.currentDirectoryURL = URL(fileURLWithPath: directory)
-        FileManager.default.createFile(atPath: directory + "/" + log, contents: nil)
-        let handle = FileHandle(forWritingAtPath: directory + "/" + log)!
+        try Data().write(to: URL(fileURLWithPath: directory + "/" + log))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/" + log))
         p.standardOutput = handle
         p.standardError = handle
         try p.run()
