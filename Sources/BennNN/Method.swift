@@ -47,6 +47,10 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     public var twoStep: Bool = true
     /// reactnet: epochs of the first step (nil: half of the epochs, rounded down, at least 1).
     public var firstStepEpochs: Int?
+    /// reactnet: whether the second step starts its own learning-rate schedule and a fresh
+    /// optimizer, as the authors' two separate training runs do (nil: no, one schedule and
+    /// one optimizer run through both steps).
+    public var restartSchedule: Bool?
 
     public init(_ name: Name = .bnn) { self.name = name }
 
@@ -56,7 +60,7 @@ public struct MethodSpec: Codable, Sendable, Equatable {
         case .bnn: return []
         case .xnor: return ["gradient", "activation_scaling"]
         case .bireal: return ["gradient"]
-        case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs"]
+        case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs", "restart_schedule"]
         case .sdbnn: return ["activation_shift", "se_reduction", "surrogate", "ede_min_temperature", "ede_max_temperature"]
         }
     }

@@ -9,6 +9,8 @@ public protocol Optimizer: AnyObject {
     /// Named state tensors for checkpoints (moments, step count).
     func state(for parameters: [Parameter]) -> [(name: String, tensor: Tensor)]
     func loadState(_ state: [String: Tensor], for parameters: [Parameter]) throws
+    /// Forgets all state, so the next step is a newly created optimizer's first.
+    func reset()
 }
 
 public struct OptimizerStateError: Error, CustomStringConvertible {
@@ -88,6 +90,12 @@ public final class Adam: Optimizer {
         benn_adam_update(m + o, v + o, g + o, w + o, range.count, beta1, beta2, lrT, epsHat, decay, low, high)
     }
 
+    public func reset() {
+        stepCount = 0
+        m = [:]
+        v = [:]
+    }
+
     public func state(for parameters: [Parameter]) -> [(name: String, tensor: Tensor)] {
         var out: [(String, Tensor)] = [("adam.step", Tensor(shape: [1], storage: [Float(stepCount)]))]
         for p in parameters {
@@ -150,6 +158,8 @@ public final class SGD: Optimizer {
             p.knownInsideClipRange = clip != nil
         }
     }
+
+    public func reset() { velocity = [:] }
 
     public func state(for parameters: [Parameter]) -> [(name: String, tensor: Tensor)] {
         parameters.map { p in

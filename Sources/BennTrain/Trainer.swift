@@ -82,12 +82,27 @@ public final class Trainer {
         return a
     }
 
-    func schedule(stepsPerEpoch: Int) -> LearningRateSchedule {
+    func schedule(stepsPerEpoch: Int, epochs: Int) -> LearningRateSchedule {
         switch spec.train.schedule {
         case .constant: return .constant
         case .step: return .step(everySteps: spec.train.stepEpochs * stepsPerEpoch, factor: spec.train.stepFactor)
-        case .cosine: return .cosine(totalSteps: spec.train.epochs * stepsPerEpoch, floor: spec.train.minimumLearningRate)
+        case .cosine: return .cosine(totalSteps: epochs * stepsPerEpoch, floor: spec.train.minimumLearningRate)
         }
+    }
+
+    /// Whether the second step of a two-step recipe starts a fresh schedule and optimizer.
+    var restartsAtSecondStep: Bool { firstStepEpochs > 0 && spec.method.restartSchedule == true }
+
+    /// The learning rate for step `batch` of `epoch`: one schedule over all epochs, or with
+    /// `restart_schedule` one over each step's own epochs.
+    func learningRate(epoch: Int, batch: Int, stepsPerEpoch: Int) -> Float {
+        var (offset, span) = (0, spec.train.epochs)
+        if restartsAtSecondStep {
+            let first = firstStepEpochs
+            (offset, span) = epoch < first ? (0, first) : (first, spec.train.epochs - first)
+        }
+        return schedule(stepsPerEpoch: stepsPerEpoch, epochs: span)
+            .rate(base: spec.train.learningRate, step: (epoch - offset) * stepsPerEpoch + batch)
     }
 
     /// Trains the remaining epochs. `afterEpoch` runs after each epoch (checkpointing).
@@ -149,7 +164,6 @@ public final class Trainer {
         let epochs = spec.train.epochs
         let batchSize = spec.train.batchSize
         let stepsPerEpoch = (first.count + batchSize - 1) / batchSize
-        let lr = schedule(stepsPerEpoch: stepsPerEpoch)
         if spec.method.name == .reactnet { try prepareTeacher(train: first) }
         var inputs = [Float](repeating: 0, count: batchSize * pixels)
         var labels = [Int32](repeating: 0, count: batchSize)
@@ -160,6 +174,8 @@ public final class Trainer {
             var rng = root.split(0x5348_5546 &+ UInt64(epoch))  // this epoch's shuffle stream
             model.setTrainingProgress(epoch: epoch, epochs: epochs)
             if firstStepEpochs > 0 { model.setWeightsBinarized(epoch >= firstStepEpochs) }
+            // The authors' second step is a new run from the first step's weights.
+            if restartsAtSecondStep, epoch == firstStepEpochs { optimizer.reset() }
             let batches = try train.batches(batchSize: batchSize, shuffle: true, rng: &rng, augmentations: augmentations)
             let start = DispatchTime.now().uptimeNanoseconds
             // Without augmentation the teacher sees the same image whenever a sample comes back,
@@ -181,7 +197,7 @@ public final class Trainer {
                     let first = b * batchSize
                     weights = batches.order[first..<(first + n)].map { w[$0] }
                 }
-                optimizer.learningRate = lr.rate(base: spec.train.learningRate, step: epoch * stepsPerEpoch + b)
+                optimizer.learningRate = learningRate(epoch: epoch, batch: b, stepsPerEpoch: stepsPerEpoch)
                 model.zeroGrad()
                 let logits = model.forward(x, training: true)
                 let (loss, grad): (Float, Tensor)

@@ -28,6 +28,8 @@ final class MethodSpecTests: XCTestCase {
         let r = try SpecParser.parse("model: bcnn\nmethod: reactnet\nmethod_options:\n  teacher: t.ckpt\n  two_step: false\n")
         XCTAssertEqual(r.method.teacher, "t.ckpt")
         XCTAssertFalse(r.method.twoStep)
+        XCTAssertNil(r.method.restartSchedule)
+        XCTAssertEqual(try SpecParser.parse("model: bcnn\nmethod: reactnet\nmethod_options:\n  restart_schedule: true\n").method.restartSchedule, true)
         XCTAssertEqual(try SpecParser.parse("model: bcnn").method.name, .bnn)
     }
 
