@@ -112,7 +112,8 @@ struct BenchEnsemble: ParsableCommand {
             }
             // The float twin, trained with the same recipe.
             var floatSpec = base
-            floatSpec.model = "f" + model.dropFirst()
+            floatSpec.model = ModelZoo.floatTwin(of: model) ?? "f" + model.dropFirst()
+            floatSpec.method = MethodSpec()  // the members' method applies to binary layers only
             floatSpec.train.epochs = floatEpochs ?? epochs
             var floatAccuracy: Double?, floatBytes: Int?, floatRate: Double?
             if floatSpec.train.epochs > 0 {

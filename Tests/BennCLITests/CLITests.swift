@@ -112,3 +112,17 @@ final class CLITests: XCTestCase {
         assertCleanFailure(try run(["eval", bogus]), mentions: "bogus.ckpt")
     }
 }
+
+extension CLITests {
+    /// The ensemble bench trains the float twin as a plain float model whatever the members' method.
+    func testEnsembleBenchWithAMethodAlsoTrainsTheFloatTwin() throws {
+        try writeDataset()
+        let report = directory + "/ens.json"
+        let r = try run(["bench", "ensemble", "--model", "tinycnn", "--members", "2", "--epochs", "1",
+                         "--strategies", "bagging", "--method", "reactnet", "--data", directory,
+                         "--threads", "1", "--report", report])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+        XCTAssertNotNil(json["floatAccuracy"] as? Double, "\(json.keys.sorted())")
+    }
+}
