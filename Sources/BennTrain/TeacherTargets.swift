@@ -27,9 +27,8 @@ struct TeacherTargets {
     /// Computes the rows of every sample of `view` not seen before.
     mutating func cover(_ view: DatasetView, teacher: Sequential) throws {
         var missing: [Int] = []
-        var queued = known
-        for i in view.indices where !queued[i] {
-            queued[i] = true
+        for i in view.indices where !known[i] {
+            known[i] = true
             missing.append(i)
         }
         guard !missing.isEmpty else { return }
@@ -39,7 +38,6 @@ struct TeacherTargets {
         for (r, i) in missing.enumerated() {
             for j in 0..<classes { probabilities[i * classes + j] = rows[r * classes + j] }
         }
-        known = queued
         computedRows += missing.count
     }
 

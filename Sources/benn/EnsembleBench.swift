@@ -112,7 +112,7 @@ struct BenchEnsemble: ParsableCommand {
             }
             // The float twin, trained with the same recipe.
             var floatSpec = base
-            floatSpec.model = ModelZoo.floatTwin(of: model) ?? "f" + model.dropFirst()
+            floatSpec.model = ModelZoo.floatTwin(of: model) ?? model
             floatSpec.method = MethodSpec()  // the members' method applies to binary layers only
             floatSpec.train.epochs = floatEpochs ?? epochs
             var floatAccuracy: Double?, floatBytes: Int?, floatRate: Double?
