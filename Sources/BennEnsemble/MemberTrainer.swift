@@ -44,7 +44,9 @@ public enum MemberTrainer {
     public static func train(_ job: MemberJob, data: EnsembleData, warmStart: [String: Tensor]? = nil,
                              progress: (ProgressEvent) -> Void = { _ in }) throws -> MemberResult {
         let start = DispatchTime.now().uptimeNanoseconds
-        let spec = job.memberSpec
+        var spec = job.memberSpec
+        // A warm start that skips the first step keeps the binary weights it inherited.
+        if warmStart != nil, spec.method.repeatFirstStep == false { spec.method.firstStepEpochs = 0 }
         let base = data.training.base
         let trainer = try Trainer(spec: spec, inputShape: [base.height, base.width, 1], classes: base.classCount)
         if let warmStart { try trainer.model.load(warmStart) }

@@ -52,6 +52,10 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// one optimizer run through both steps). Off by default: at 5 epochs it scored lower on
     /// held-out data on bcnn, where restarting at the full rate undoes more than it regains.
     public var restartSchedule: Bool?
+    /// reactnet: whether an ensemble member warm-started from the previous member runs the
+    /// first step (real weights) again (nil: yes). With `false` it trains binary weights
+    /// throughout, continuing from weights that already went through the second step.
+    public var repeatFirstStep: Bool?
 
     public init(_ name: Name = .bnn) { self.name = name }
 
@@ -61,7 +65,7 @@ public struct MethodSpec: Codable, Sendable, Equatable {
         case .bnn: return []
         case .xnor: return ["gradient", "activation_scaling"]
         case .bireal: return ["gradient"]
-        case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs", "restart_schedule"]
+        case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs", "restart_schedule", "repeat_first_step"]
         case .sdbnn: return ["activation_shift", "se_reduction", "surrogate", "ede_min_temperature", "ede_max_temperature"]
         }
     }

@@ -65,6 +65,39 @@ final class EnsembleTrainingTests: XCTestCase {
         XCTAssertEqual(ensemble.tensors[0], Dictionary(uniqueKeysWithValues: trainer.model.namedTensors.map { ($0.name, $0.tensor) }))
     }
 
+    /// `repeat_first_step: false`: a ReActNet member warm-started from the previous one
+    /// trains binary weights throughout, as a one-step run from the inherited weights; the
+    /// first member, which starts cold, still runs both steps.
+    func testWarmStartedReActNetMemberCanSkipTheFirstStep() throws {
+        func reactnet(repeatFirstStep: Bool?, firstStepEpochs: Int? = nil) -> TrainingSpec {
+            var s = spec(.bagging, members: 2)
+            s.train.epochs = 3
+            s.ensemble.start = .sequential
+            s.method.name = .reactnet
+            s.method.repeatFirstStep = repeatFirstStep
+            s.method.firstStepEpochs = firstStepEpochs
+            return s
+        }
+        let d = try data()
+        func member(_ m: Int, _ s: TrainingSpec, warm: [String: Tensor]?) throws -> [String: Tensor] {
+            let job = EnsembleState(spec: s, trainingCount: d.training.count, classes: 10).job(m)
+            XCTAssertEqual(job.warmStartFrom, m > 0 ? m - 1 : nil)
+            return try MemberTrainer.train(job, data: d, warmStart: warm).tensors
+        }
+        let skip = reactnet(repeatFirstStep: false)
+        // Compared as booleans: a failing tensor comparison would print every weight.
+        let cold = try member(0, skip, warm: nil)
+        XCTAssertTrue(cold == (try member(0, reactnet(repeatFirstStep: nil), warm: nil)), "the cold member runs both steps")
+        XCTAssertFalse(cold == (try member(0, reactnet(repeatFirstStep: nil, firstStepEpochs: 0), warm: nil)))
+
+        let skipped = try member(1, skip, warm: cold)
+        XCTAssertTrue(skipped == (try member(1, reactnet(repeatFirstStep: true, firstStepEpochs: 0), warm: cold)),
+                      "the warm member trains binary weights from its first epoch")
+        XCTAssertFalse(skipped == (try member(1, reactnet(repeatFirstStep: true), warm: cold)))
+        // The in-process runner applies the same rule.
+        XCTAssertTrue(try EnsembleRunner.run(spec: skip, data: d).tensors == [0: cold, 1: skipped])
+    }
+
     func testBoostingMembersGetWeightsAndEvaluationCoversPrefixes() throws {
         let e = try EnsembleRunner.run(spec: spec(.boosting, members: 3), data: data())
         XCTAssertTrue(e.state.members.allSatisfy { $0.alpha > 0 && $0.trainingError != nil })

@@ -30,6 +30,8 @@ final class MethodSpecTests: XCTestCase {
         XCTAssertFalse(r.method.twoStep)
         XCTAssertNil(r.method.restartSchedule)
         XCTAssertEqual(try SpecParser.parse("model: bcnn\nmethod: reactnet\nmethod_options:\n  restart_schedule: true\n").method.restartSchedule, true)
+        XCTAssertNil(r.method.repeatFirstStep)
+        XCTAssertEqual(try SpecParser.parse("model: bcnn\nmethod: reactnet\nmethod_options:\n  repeat_first_step: false\n").method.repeatFirstStep, false)
         XCTAssertEqual(try SpecParser.parse("model: bcnn").method.name, .bnn)
     }
 
