@@ -117,7 +117,7 @@ public final class Trainer {
     /// when the method has one step.
     public var firstStepEpochs: Int {
         guard spec.method.name == .reactnet, spec.method.twoStep, spec.train.epochs > 1 else { return 0 }
-        return min(spec.method.firstStepEpochs ?? spec.train.epochs / 2, spec.train.epochs - 1)
+        return min(spec.method.firstStepEpochs ?? max(1, spec.train.epochs / 5), spec.train.epochs - 1)
     }
 
     /// The ReActNet teacher: the float twin loaded from `method_options.teacher`, or trained

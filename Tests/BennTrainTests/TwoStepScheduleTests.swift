@@ -14,6 +14,7 @@ final class TwoStepScheduleTests: XCTestCase {
         spec.seed = 6
         spec.method.name = .reactnet
         spec.method.restartSchedule = restart
+        spec.method.firstStepEpochs = 2
         spec.train.epochs = 4
         spec.train.batchSize = 16
         spec.train.learningRate = 0.01
@@ -24,6 +25,19 @@ final class TwoStepScheduleTests: XCTestCase {
         let t = try Trainer(spec: spec, inputShape: [8, 8, 1], classes: 10)
         t.teacher = try Sequential(ModelZoo.description(named: "fcnn", inputShape: [8, 8, 1], classes: 10), seed: 2)
         return t
+    }
+
+    /// The default first step is a fifth of the epochs (at least one, never all of them),
+    /// and the spec's value wins.
+    func testDefaultFirstStepIsAFifthOfTheEpochs() throws {
+        for (epochs, first) in [(2, 1), (4, 1), (5, 1), (10, 2), (25, 5)] {
+            var spec = reactnetSpec(restart: nil)
+            spec.method.firstStepEpochs = nil
+            spec.train.epochs = epochs
+            XCTAssertEqual(try student(spec).firstStepEpochs, first, "\(epochs) epochs")
+            spec.method.firstStepEpochs = 3
+            XCTAssertEqual(try student(spec).firstStepEpochs, min(3, epochs - 1), "\(epochs) epochs, first_step_epochs 3")
+        }
     }
 
     func testRestartRunsEachStepsOwnSchedule() throws {
