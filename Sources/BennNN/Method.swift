@@ -56,7 +56,8 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     public var restartSchedule: Bool?
     /// reactnet: whether an ensemble member warm-started from the previous member runs the
     /// first step (real weights) again (nil: yes). With `false` it trains binary weights
-    /// throughout, continuing from weights that already went through the second step.
+    /// throughout, continuing from weights that already went through the second step. Not
+    /// the default: restarted at the full rate, the inherited binary weights ended lower.
     public var repeatFirstStep: Bool?
 
     public init(_ name: Name = .bnn) { self.name = name }
