@@ -34,6 +34,10 @@ public final class SignActivation: Layer {
     /// The squeeze-and-excitation block of SD-BNN's per-sample shift.
     public let excitation: SqueezeExcitation?
     var temperature: Float = 1
+    /// False while Bi-Real's clip initialization pre-trains the network: the forward pass is
+    /// then `clip(x + shift, -1, 1)` with its own gradient `1[|x + shift| <= 1]`, a real-valued
+    /// stand-in for the sign that the binary network later replaces.
+    public var activationsBinarized = true
     private var shifted = Tensor(shape: [0])
 
     public init(_ quantizer: ActivationQuantizer = .sign, channels: Int = 0, name: String = "",
@@ -96,6 +100,12 @@ public final class SignActivation: Layer {
         let s = quantizer.shift == .none ? x : shiftedInput(x)
         if training { shifted = s }
         var y = Tensor(uninitializedShape: x.shape)
+        if !activationsBinarized {
+            s.withPointer { px in y.withMutablePointer { py in
+                for i in 0..<x.count { py[i] = min(max(px[i], -1), 1) }
+            } }
+            return y
+        }
         s.withPointer { px in y.withMutablePointer { py in Binarize.sign(px, into: py, count: x.count) } }
         return y
     }
@@ -106,7 +116,11 @@ public final class SignActivation: Layer {
         shifted.withPointer { px in
             dy.withPointer { pg in
                 dx.withMutablePointer { pd in
-                    quantizer.surrogate.backward(px, pg, into: pd, count: n, temperature: temperature)
+                    if activationsBinarized {
+                        quantizer.surrogate.backward(px, pg, into: pd, count: n, temperature: temperature)
+                    } else {
+                        for i in 0..<n { pd[i] = pg[i] * Binarize.steMask(px[i]) }
+                    }
                 }
             }
         }

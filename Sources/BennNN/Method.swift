@@ -59,6 +59,10 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// throughout, continuing from weights that already went through the second step. Not
     /// the default: restarted at the full rate, the inherited binary weights ended lower.
     public var repeatFirstStep: Bool?
+    /// bireal: epochs of real-valued pre-training before the binary training, the paper's
+    /// clip initialization: real weights, and `clip(x, -1, 1)` where the signs will be
+    /// (nil: none).
+    public var pretrainEpochs: Int?
 
     public init(_ name: Name = .bnn) { self.name = name }
 
@@ -67,7 +71,7 @@ public struct MethodSpec: Codable, Sendable, Equatable {
         switch name {
         case .bnn: return []
         case .xnor: return ["gradient", "activation_scaling"]
-        case .bireal: return ["gradient"]
+        case .bireal: return ["gradient", "pretrain_epochs"]
         case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs", "restart_schedule", "repeat_first_step"]
         case .sdbnn: return ["activation_shift", "se_reduction", "surrogate", "ede_min_temperature", "ede_max_temperature"]
         }
@@ -123,6 +127,7 @@ public struct MethodSpec: Codable, Sendable, Equatable {
         }
         if let e = teacherEpochs, e < 1 { return "method_options.teacher_epochs must be at least 1" }
         if let e = firstStepEpochs, e < 0 { return "method_options.first_step_epochs must not be negative" }
+        if let e = pretrainEpochs, e < 0 { return "method_options.pretrain_epochs must not be negative" }
         if let g = gradient {
             if name == .xnor && g == .magnitudeAware { return "method_options.gradient for xnor is full or straight_through" }
             if name == .bireal && g == .full { return "method_options.gradient for bireal is magnitude_aware or straight_through" }

@@ -170,4 +170,10 @@ public final class Sequential {
             (l as? Conv2D)?.weightsBinarized = on
         }
     }
+
+    /// Switches every binary activation between the sign and `clip(x, -1, 1)` (Bi-Real's
+    /// real-valued pre-training).
+    public func setActivationsBinarized(_ on: Bool) {
+        for l in allLayers { (l as? SignActivation)?.activationsBinarized = on }
+    }
 }

@@ -120,6 +120,13 @@ public final class Trainer {
         return min(spec.method.firstStepEpochs ?? max(1, spec.train.epochs / 5), spec.train.epochs - 1)
     }
 
+    /// Epochs of Bi-Real's real-valued pre-training (real weights, clipped activations); 0
+    /// without it. At least one epoch is always left for the binary network.
+    public var pretrainEpochs: Int {
+        guard spec.method.name == .bireal, spec.train.epochs > 1 else { return 0 }
+        return min(spec.method.pretrainEpochs ?? 0, spec.train.epochs - 1)
+    }
+
     /// The ReActNet teacher: the float twin loaded from `method_options.teacher`, or trained
     /// first on `train` with the same recipe and seed (`teacher_epochs` epochs).
     public func prepareTeacher(train: DatasetView, progress: (ProgressEvent) -> Void = { _ in }) throws {
@@ -174,6 +181,10 @@ public final class Trainer {
             var rng = root.split(0x5348_5546 &+ UInt64(epoch))  // this epoch's shuffle stream
             model.setTrainingProgress(epoch: epoch, epochs: epochs)
             if firstStepEpochs > 0 { model.setWeightsBinarized(epoch >= firstStepEpochs) }
+            if pretrainEpochs > 0 {
+                model.setWeightsBinarized(epoch >= pretrainEpochs)
+                model.setActivationsBinarized(epoch >= pretrainEpochs)
+            }
             // The authors' second step is a new run from the first step's weights.
             if restartsAtSecondStep, epoch == firstStepEpochs { optimizer.reset() }
             let batches = try train.batches(batchSize: batchSize, shuffle: true, rng: &rng, augmentations: augmentations)
@@ -236,7 +247,10 @@ public final class Trainer {
             if let test { stats.testAccuracy = evaluate(test).accuracy }
             if let validation, validation.count > 0 { stats.validationAccuracy = evaluate(validation).accuracy }
             completedEpochs += 1
-            if completedEpochs == epochs { model.setWeightsBinarized(true) }
+            if completedEpochs == epochs {
+                model.setWeightsBinarized(true)
+                model.setActivationsBinarized(true)
+            }
             history.append(stats)
             progress(.epoch(stats, epochs: epochs))
             try afterEpoch(self)

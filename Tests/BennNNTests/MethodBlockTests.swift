@@ -168,6 +168,26 @@ final class MethodBlockTests: XCTestCase {
         XCTAssertEqual(act.bias!.grad[1], d[1] + d[3], accuracy: 1e-6)
     }
 
+    /// Bi-Real's clip initialization: with the sign switched off the activation is
+    /// clip(x + b, -1, 1), and its gradient (input and bias) is that function's own, checked
+    /// by finite differences away from the kinks at ±1.
+    func testClippedActivationOfThePretrainingStep() {
+        var rng = SeededGenerator(seed: 4)
+        let act = SignActivation(ActivationQuantizer(surrogate: .approxSign, shift: .learnable), channels: 3, name: "a", rng: &rng)
+        act.bias!.value.storage = [0.1, -0.2, 0.05]
+        act.activationsBinarized = false
+        var x = randomTensor([4, 3], &rng, scale: 2)
+        for i in 0..<x.count where abs(abs(x[i] + act.bias!.value[i % 3]) - 1) < 0.05 { x[i] = 0.3 }
+        let y = act.forward(x, training: true)
+        for i in 0..<x.count { XCTAssertEqual(y[i], min(max(x[i] + act.bias!.value[i % 3], -1), 1)) }
+        XCTAssertTrue(y.storage.contains { abs($0) < 1 }, "some activations stay real")
+        XCTAssertTrue(y.storage.contains { abs($0) == 1 }, "some activations are clipped")
+        checkGradients(act, input: x, eps: 1e-3)
+
+        act.activationsBinarized = true
+        XCTAssertTrue(act.forward(x, training: false).storage.allSatisfy { $0 == 1 || $0 == -1 })
+    }
+
     /// XNOR-Net's activation scaling around a real layer (so finite differences apply).
     func testInputScaledGradient() throws {
         let d = ModelDescription(name: "s", inputShape: [6], classes: 4, layers: [
