@@ -124,7 +124,7 @@ public final class Trainer {
     /// without it. At least one epoch is always left for the binary network.
     public var pretrainEpochs: Int {
         guard spec.method.name == .bireal, spec.train.epochs > 1 else { return 0 }
-        return min(spec.method.pretrainEpochs ?? 0, spec.train.epochs - 1)
+        return min(spec.method.pretrainEpochs ?? max(1, spec.train.epochs / 5), spec.train.epochs - 1)
     }
 
     /// The ReActNet teacher: the float twin loaded from `method_options.teacher`, or trained

@@ -35,13 +35,20 @@ final class ClipPretrainingTests: XCTestCase {
     }
 
     func testPretrainEpochsAreBirealsAndLeaveABinaryEpoch() throws {
-        XCTAssertEqual(try trainer(birealSpec(pretrain: nil)).pretrainEpochs, 0)
+        // The default is a fifth of the epochs, at least one, never all of them; 0 turns it off.
+        for (epochs, first) in [(1, 0), (2, 1), (5, 1), (10, 2), (25, 5)] {
+            XCTAssertEqual(try trainer(birealSpec(pretrain: nil, epochs: epochs)).pretrainEpochs, first, "\(epochs) epochs")
+        }
+        XCTAssertEqual(try trainer(birealSpec(pretrain: 0)).pretrainEpochs, 0)
         XCTAssertEqual(try trainer(birealSpec(pretrain: 2)).pretrainEpochs, 2)
         XCTAssertEqual(try trainer(birealSpec(pretrain: 5)).pretrainEpochs, 2)
         var other = birealSpec(pretrain: 1)
         other.method.name = .xnor
         XCTAssertEqual(try trainer(other).pretrainEpochs, 0)
         XCTAssertEqual(try SpecParser.parse("model: bcnn\nmethod: bireal\nmethod_options:\n  pretrain_epochs: 2\n").method.pretrainEpochs, 2)
+        // Bi-Real's default weight gradient is the public code's straight-through rule.
+        XCTAssertEqual(try SpecParser.parse("model: bcnn\nmethod: bireal\n").method.weightQuantizer.gradient, .straightThrough)
+        XCTAssertEqual(try SpecParser.parse("model: bcnn\nmethod: bireal\nmethod_options:\n  gradient: magnitude_aware\n").method.weightQuantizer.gradient, .magnitudeAware)
     }
 
     func testRealNetworkTrainsFirstAndTheResultIsBinary() throws {
@@ -56,7 +63,7 @@ final class ClipPretrainingTests: XCTestCase {
         XCTAssertEqual(weights, [[false], [false], [true]], "weights: real in epochs 1-2, binary in epoch 3")
         XCTAssertTrue(binaryState(t.model).allSatisfy { $0.0 && $0.1 })
 
-        let plain = try trainer(birealSpec(pretrain: nil))
+        let plain = try trainer(birealSpec(pretrain: 0))
         try plain.fit(train: data)
         XCTAssertNotEqual(plain.model.namedTensors.map(\.tensor), t.model.namedTensors.map(\.tensor))
     }
