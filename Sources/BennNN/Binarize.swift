@@ -101,8 +101,9 @@ public final class SignActivation: Layer {
         if training { shifted = s }
         var y = Tensor(uninitializedShape: x.shape)
         if !activationsBinarized {
+            // The clip is the STE's own proxy, so the backward pass below is its exact gradient.
             s.withPointer { px in y.withMutablePointer { py in
-                for i in 0..<x.count { py[i] = min(max(px[i], -1), 1) }
+                for i in 0..<x.count { py[i] = Surrogate.ste.proxy(px[i], temperature: 1) }
             } }
             return y
         }
@@ -116,11 +117,8 @@ public final class SignActivation: Layer {
         shifted.withPointer { px in
             dy.withPointer { pg in
                 dx.withMutablePointer { pd in
-                    if activationsBinarized {
-                        quantizer.surrogate.backward(px, pg, into: pd, count: n, temperature: temperature)
-                    } else {
-                        for i in 0..<n { pd[i] = pg[i] * Binarize.steMask(px[i]) }
-                    }
+                    let rule = activationsBinarized ? quantizer.surrogate : .ste
+                    rule.backward(px, pg, into: pd, count: n, temperature: temperature)
                 }
             }
         }

@@ -116,15 +116,22 @@ public final class Trainer {
     /// Epochs of the first step of a two-step recipe (real weights, binary activations); 0
     /// when the method has one step.
     public var firstStepEpochs: Int {
-        guard spec.method.name == .reactnet, spec.method.twoStep, spec.train.epochs > 1 else { return 0 }
-        return min(spec.method.firstStepEpochs ?? max(1, spec.train.epochs / 5), spec.train.epochs - 1)
+        guard spec.method.name == .reactnet, spec.method.twoStep else { return 0 }
+        return leadingRealEpochs(spec.method.firstStepEpochs)
+    }
+
+    /// Epochs before the binary network trains: the spec's value, or a fifth of the epochs
+    /// (at least 1, the length chosen on held-out data for both ReActNet and Bi-Real), and
+    /// never all of them.
+    func leadingRealEpochs(_ chosen: Int?) -> Int {
+        guard spec.train.epochs > 1 else { return 0 }
+        return min(chosen ?? max(1, spec.train.epochs / 5), spec.train.epochs - 1)
     }
 
     /// Epochs of Bi-Real's real-valued pre-training (real weights, clipped activations); 0
     /// without it. At least one epoch is always left for the binary network.
     public var pretrainEpochs: Int {
-        guard spec.method.name == .bireal, spec.train.epochs > 1 else { return 0 }
-        return min(spec.method.pretrainEpochs ?? max(1, spec.train.epochs / 5), spec.train.epochs - 1)
+        spec.method.name == .bireal ? leadingRealEpochs(spec.method.pretrainEpochs) : 0
     }
 
     /// The ReActNet teacher: the float twin loaded from `method_options.teacher`, or trained
