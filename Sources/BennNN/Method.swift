@@ -66,19 +66,27 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// (nil: a fifth of the epochs, rounded down, at least 1; 0 turns it off). Chosen on
     /// held-out data with the straight-through gradient, where it won on bcnn and breal18.
     public var pretrainEpochs: Int?
+    /// Every method: keep the first layer's weights and the classifier real-valued, as the
+    /// XNOR-Net, Bi-Real, ReActNet and SD-BNN authors do (nil: no, the benchmark model as
+    /// defined, binary from the first layer's weights to the classifier). No effect on
+    /// models whose ends are already real (`breal18`).
+    public var realFirstLast: Bool?
 
     public init(_ name: Name = .bnn) { self.name = name }
 
     /// The option keys each method accepts in a spec's `method_options`.
     public static func optionKeys(for name: Name) -> [String] {
         switch name {
-        case .bnn: return []
-        case .xnor: return ["gradient", "activation_scaling"]
-        case .bireal: return ["gradient", "pretrain_epochs"]
-        case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs", "restart_schedule", "repeat_first_step"]
-        case .sdbnn: return ["activation_shift", "se_reduction", "surrogate", "ede_min_temperature", "ede_max_temperature"]
+        case .bnn: return ["real_first_last"]
+        case .xnor: return ["gradient", "activation_scaling", "real_first_last"]
+        case .bireal: return ["gradient", "pretrain_epochs", "real_first_last"]
+        case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs", "restart_schedule", "repeat_first_step", "real_first_last"]
+        case .sdbnn: return ["activation_shift", "se_reduction", "surrogate", "ede_min_temperature", "ede_max_temperature", "real_first_last"]
         }
     }
+
+    /// Whether the first layer's weights and the classifier stay real-valued.
+    public var keepsEndsReal: Bool { realFirstLast ?? false }
 
     /// Whether binary blocks get real-valued shortcuts under this method.
     public var addsShortcuts: Bool { name == .bireal || name == .reactnet }

@@ -157,13 +157,13 @@ public enum ModelZoo {
             for units in hidden { l += [.dense(units: units, binaryWeights: false), .batchNorm, .relu] }
             return l + [.dense(units: classes, binaryWeights: false), .batchNorm]
         }
-        // The first layer sees real pixels: binary weights, no activation in front.
-        l += [.dense(units: hidden[0], binaryWeights: true), .batchNorm]
-        for units in hidden.dropFirst() + [classes] {
+        // The first layer sees real pixels: binary weights (unless the method keeps the ends
+        // real), no activation in front.
+        l += [.dense(units: hidden[0], binaryWeights: !method.keepsEndsReal), .batchNorm]
+        for units in hidden.dropFirst() {
             l += block(binaryDense(units, method), pool: 1, input: [0], output: [units], method: method, residual: false)
         }
-        if method.name == .reactnet { l.removeLast() }  // no RPReLU after the classifier
-        return l
+        return l + classifier(classes, method)
     }
 
     static func cnn(binary: Bool, classes: Int, widths: (Int, Int, Int), method: MethodSpec) -> [LayerSpec] {
@@ -177,8 +177,10 @@ public enum ModelZoo {
                     .dense(units: classes, binaryWeights: false), .batchNorm]
         }
         let shortcuts = method.addsShortcuts
-        // The first layer sees real pixels: binary weights, no activation in front.
-        var l: [LayerSpec] = [.conv(filters: widths.0, kernel: 3, stride: 1, same: true, binaryWeights: true), .batchNorm]
+        // The first layer sees real pixels: binary weights (unless the method keeps the ends
+        // real), no activation in front.
+        var l: [LayerSpec] = [.conv(filters: widths.0, kernel: 3, stride: 1, same: true, binaryWeights: !method.keepsEndsReal),
+                              .batchNorm]
         l += block(binaryConv(widths.0, method), pool: 2, input: [28, 28, widths.0], output: [14, 14, widths.0],
                    method: method, residual: shortcuts)
         l += block(binaryConv(widths.1, method), pool: 1, input: [14, 14, widths.0], output: [14, 14, widths.1],
@@ -187,7 +189,16 @@ public enum ModelZoo {
                    method: method, residual: shortcuts)
         l.append(.flatten)
         l += block(binaryDense(widths.2, method), pool: 1, input: [0], output: [widths.2], method: method, residual: false)
-        l += block(binaryDense(classes, method), pool: 1, input: [0], output: [classes], method: method, residual: false)
+        return l + classifier(classes, method)
+    }
+
+    /// The last layer of the plain models: a binary block, or with `real_first_last` a real
+    /// dense layer on the previous block's real output (after its batch norm, or ReActNet's
+    /// RPReLU), as the methods' authors keep their classifiers. ReActNet has no RPReLU after
+    /// the logits.
+    static func classifier(_ classes: Int, _ method: MethodSpec) -> [LayerSpec] {
+        if method.keepsEndsReal { return [.dense(units: classes, binaryWeights: false), .batchNorm] }
+        var l = block(binaryDense(classes, method), pool: 1, input: [0], output: [classes], method: method, residual: false)
         if method.name == .reactnet { l.removeLast() }
         return l
     }

@@ -62,6 +62,7 @@ public enum SpecParser {
                     case "restart_schedule": spec.method.restartSchedule = try r.bool(v, f)
                     case "repeat_first_step": spec.method.repeatFirstStep = try r.bool(v, f)
                     case "pretrain_epochs": spec.method.pretrainEpochs = try r.int(v, f, min: 0)
+                    case "real_first_last": spec.method.realFirstLast = try r.bool(v, f)
                     case "activation_shift": spec.method.activationShift = try r.choice(v, f, MethodSpec.ShiftKind.self)
                     case "se_reduction": spec.method.seReduction = try r.int(v, f, min: 1)
                     case "surrogate": spec.method.surrogate = try r.choice(v, f, MethodSpec.SurrogateKind.self)

@@ -101,10 +101,14 @@ final class MethodArtifactTests: XCTestCase {
         Parallelism.threads = 2
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("methods-\(getpid()).benn").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        for (model, name) in [("tinycnn", MethodSpec.Name.xnor), ("tinyres", .bireal), ("tinyres", .reactnet), ("tinycnn", .sdbnn), ("tinyres", .bnn)] {
+        var realEnds = MethodSpec(.reactnet)
+        realEnds.realFirstLast = true
+        for (model, method) in [("tinycnn", MethodSpec(.xnor)), ("tinyres", MethodSpec(.bireal)), ("tinyres", MethodSpec(.reactnet)),
+                                ("tinycnn", MethodSpec(.sdbnn)), ("tinyres", MethodSpec(.bnn)), ("tinycnn", realEnds)] {
+            let name = method.realFirstLast == true ? "\(method.name), real first and last" : "\(method.name)"
             var s = TrainingSpec()
             s.model = model
-            s.method = MethodSpec(name)
+            s.method = method
             s.seed = 4
             s.train.epochs = 1
             s.train.batchSize = 16

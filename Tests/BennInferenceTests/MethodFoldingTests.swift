@@ -61,6 +61,17 @@ final class MethodFoldingTests: XCTestCase {
         for m in methods() { try check("tinymlp", m) }
     }
 
+    /// With real first-layer weights and a real classifier the binary layers between still
+    /// run packed, and the real ends run in Float.
+    func testEveryMethodFoldsWithRealFirstAndLastLayers() throws {
+        for model in ["tinycnn", "tinymlp"] {
+            for var m in methods() {
+                m.realFirstLast = true
+                try check(model, m)
+            }
+        }
+    }
+
     func testEveryMethodFoldsOnTinyResNet() throws {
         for m in methods() { try check("tinyres", m) }
     }

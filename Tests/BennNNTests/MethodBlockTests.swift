@@ -244,4 +244,38 @@ final class MethodBlockTests: XCTestCase {
         // bnn on bcnn is exactly the benchmark definition.
         XCTAssertEqual(try ModelZoo.description(named: "bcnn", method: MethodSpec(.bnn)), try ModelZoo.description(named: "bcnn"))
     }
+
+    /// `real_first_last`: the first layer's weights and the classifier (weights and input)
+    /// turn real on the plain models, every binary layer between stays binary, and the
+    /// ResNets, already real at both ends, do not change.
+    func testRealFirstLastKeepsOnlyTheEndsReal() throws {
+        func weighted(_ m: Sequential) -> [(binaryWeights: Bool, binaryInput: Bool)] {
+            m.allLayers.compactMap { layer in
+                if let d = layer as? Dense { return (d.binaryWeights, d.binaryInput) }
+                if let c = layer as? Conv2D, c.kernel == 3 { return (c.binaryWeights, c.binaryInput) }
+                return nil
+            }
+        }
+        for model in ["bcnn", "bmlp", "tinycnn", "tinymlp"] {
+            for name in MethodSpec.Name.allCases {
+                var method = MethodSpec(name)
+                let binary = weighted(try Sequential(try ModelZoo.description(named: model, method: method), seed: 1))
+                method.realFirstLast = true
+                let d = try ModelZoo.description(named: model, method: method)
+                let m = try Sequential(d, seed: 1)
+                let layers = weighted(m)
+                XCTAssertEqual(layers.count, binary.count, "\(model)/\(name)")
+                XCTAssertTrue(binary.allSatisfy { $0.binaryWeights }, "\(model)/\(name)")
+                XCTAssertTrue(binary.last!.binaryInput, "\(model)/\(name)")
+                XCTAssertFalse(layers.first!.binaryWeights, "\(model)/\(name): first layer")
+                XCTAssertFalse(layers.last!.binaryWeights || layers.last!.binaryInput, "\(model)/\(name): classifier")
+                XCTAssertTrue(layers.dropFirst().dropLast().allSatisfy { $0.binaryWeights && $0.binaryInput }, "\(model)/\(name)")
+                XCTAssertEqual(m.shapes.last, [10], "\(model)/\(name)")
+                XCTAssertFalse(m.allLayers.last is RPReLU, "\(model)/\(name)")
+            }
+        }
+        var method = MethodSpec(.reactnet)
+        method.realFirstLast = true
+        XCTAssertEqual(try ModelZoo.description(named: "breal18", method: method), try ModelZoo.description(named: "breal18", method: MethodSpec(.reactnet)))
+    }
 }

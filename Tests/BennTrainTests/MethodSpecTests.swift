@@ -51,9 +51,20 @@ final class MethodSpecTests: XCTestCase {
         XCTAssertTrue(e.contains("valid keys: activation_shift, se_reduction, surrogate"), e)
         // An option of another method is unknown for this one.
         XCTAssertTrue(error("model: bcnn\nmethod: xnor\nmethod_options:\n  teacher: train\n").contains("valid keys: gradient"))
-        XCTAssertTrue(error("model: bcnn\nmethod_options:\n  gradient: full\n").contains("method 'bnn' takes no options"))
+        XCTAssertTrue(error("model: bcnn\nmethod_options:\n  gradient: full\n").contains("valid keys: real_first_last"))
         XCTAssertTrue(error("model: bcnn\nmethod: bireal\nmethod_options:\n  gradient: full\n").contains("magnitude_aware or straight_through"))
         XCTAssertTrue(error("model: bcnn\nmethod: sdbnn\nmethod_options:\n  activation_shift: dynamic\n").contains("valid: se, static"))
+    }
+
+    /// `real_first_last` is every method's option, a boolean, unset by default.
+    func testRealFirstLastParsesForEveryMethod() throws {
+        for name in MethodSpec.Name.allCases {
+            let yaml = "model: bcnn\nmethod: \(name.rawValue)\nmethod_options:\n  real_first_last: true\n"
+            XCTAssertEqual(try SpecParser.parse(yaml).method.realFirstLast, true, "\(name)")
+            XCTAssertNil(try SpecParser.parse("model: bcnn\nmethod: \(name.rawValue)\n").method.realFirstLast, "\(name)")
+        }
+        let e = error("model: bcnn\nmethod: xnor\nmethod_options:\n  real_first_last: maybe\n")
+        XCTAssertTrue(e.contains("s.yaml:4:20") && e.contains("method_options.real_first_last"), e)
     }
 
     func testMethodNeedsABinaryModel() {
