@@ -31,6 +31,8 @@ struct BenchMethods: ParsableCommand {
     var inferenceOnly = false
     @Flag(name: .customLong("steps"), help: "With --inference-only: also print each compiled step's share of one thread's time on 256 images (best of 5 per step).")
     var printSteps = false
+    @Flag(name: .customLong("real-first-last"), help: "Keep every binary model's first-layer weights and classifier real (method_options.real_first_last).")
+    var realFirstLast = false
 
     struct Row: Codable {
         var model: String
@@ -42,6 +44,7 @@ struct BenchMethods: ParsableCommand {
         var imagesPerSecond: Double
         var folded: Bool
         var wallSeconds: Double
+        var realFirstLast: Bool
     }
 
     struct Report: Codable {
@@ -78,6 +81,7 @@ struct BenchMethods: ParsableCommand {
                     var spec = TrainingSpec()
                     spec.model = name
                     spec.method = MethodSpec(method)
+                    if name != twin && realFirstLast { spec.method.realFirstLast = true }
                     spec.seed = seed
                     spec.data.directory = data
                     spec.data.limit = limit ?? 0
@@ -104,7 +108,7 @@ struct BenchMethods: ParsableCommand {
                                     accuracyPerEpoch: trainer.history.compactMap(\.testAccuracy),
                                     medianSamplesPerSecond: rates[rates.count / 2],
                                     imagesPerSecond: speed.first?.imagesPerSecond ?? 0,
-                                    folded: net.isFolded, wallSeconds: wall))
+                                    folded: net.isFolded, wallSeconds: wall, realFirstLast: name != twin && realFirstLast))
                 }
             }
             print("model    method    epochs  test accuracy  vs bnn  samples/s  inference images/s (batch 256)")
@@ -128,6 +132,7 @@ struct BenchMethods: ParsableCommand {
         var threads: Int
         var imagesPerSecond: Double
         var millisecondsPerBatch: Double
+        var realFirstLast: Bool
     }
 
     /// Folded inference of each method's network back to back, so the figures share one
@@ -137,7 +142,9 @@ struct BenchMethods: ParsableCommand {
         for model in models.split(separator: ",").map(String.init) {
             guard let twin = ModelZoo.floatTwin(of: model) else { throw ValidationError("no float twin for '\(model)'") }
             for (name, method) in [(twin, MethodSpec.Name.bnn)] + methods.map({ (model, $0) }) {
-                let net = try InferenceNetwork(try Sequential(try ModelZoo.description(named: name, method: MethodSpec(method)), seed: seed))
+                var spec = MethodSpec(method)
+                if name != twin && realFirstLast { spec.realFirstLast = true }
+                let net = try InferenceNetwork(try Sequential(try ModelZoo.description(named: name, method: spec), seed: seed))
                 if printSteps {
                     var rng = SeededGenerator(seed: seed)
                     let x = Tensor(shape: [256] + net.inputShape, storage: (0..<(256 * net.inputShape.reduce(1, *))).map { _ in Float.random(in: -1...1, using: &rng) })
@@ -151,7 +158,7 @@ struct BenchMethods: ParsableCommand {
                 for r in InferenceBenchmark.measure(net, name: name, batches: [1, 256], threadCounts: [threads]) {
                     rows.append(InferenceRow(model: name, method: name == twin ? "float" : method.rawValue, folded: net.isFolded,
                                              batch: r.batch, threads: r.threads, imagesPerSecond: r.imagesPerSecond,
-                                             millisecondsPerBatch: r.millisecondsPerBatch))
+                                             millisecondsPerBatch: r.millisecondsPerBatch, realFirstLast: spec.realFirstLast == true))
                 }
             }
         }

@@ -126,3 +126,20 @@ extension CLITests {
         XCTAssertNotNil(json["floatAccuracy"] as? Double, "\(json.keys.sorted())")
     }
 }
+
+extension CLITests {
+    /// `bench methods --real-first-last` trains the binary rows with real ends (and says so in
+    /// the report) and the float twin unchanged.
+    func testMethodBenchWithRealFirstAndLastLayers() throws {
+        try writeDataset()
+        let report = directory + "/methods.json"
+        let r = try run(["bench", "methods", "--models", "tinycnn", "--methods", "bnn,reactnet", "--epochs", "1",
+                         "--real-first-last", "--data", directory, "--threads", "1", "--report", report])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+        let rows = try XCTUnwrap(json["rows"] as? [[String: Any]])
+        XCTAssertEqual(rows.compactMap { $0["method"] as? String }, ["float", "bnn", "reactnet"])
+        XCTAssertEqual(rows.compactMap { $0["realFirstLast"] as? Bool }, [false, true, true])
+        XCTAssertEqual(rows.compactMap { $0["folded"] as? Bool }, [false, true, true])
+    }
+}
