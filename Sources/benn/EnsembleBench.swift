@@ -24,6 +24,8 @@ struct BenchEnsemble: ParsableCommand {
     @Option(help: "Where each member starts: from scratch, or from the previous member's weights.") var start: TrainingSpec.Start = .independent
     @Option(help: "How boosting members see the sample weights: a fresh weighted resample each epoch, or a weighted loss.") var sampling: TrainingSpec.Sampling = .resample
     @Option(help: "Method of every member (docs/methods.md; its default options).") var method: MethodSpec.Name = .bnn
+    @Flag(name: .customLong("real-first-last"), help: "Members keep their first-layer weights and classifier real (method_options.real_first_last).")
+    var realFirstLast = false
     @Option(name: .customLong("keep-artifacts"), help: "Keep each strategy's artifact in this directory (for `benn eval`).") var keepArtifacts: String?
     @Option(help: "Use only the first N training samples.") var limit: Int?
     @Option(help: "Data directory.") var data: String = FashionMNIST.defaultDirectory
@@ -44,6 +46,7 @@ struct BenchEnsemble: ParsableCommand {
     struct Report: Codable {
         var model: String
         var method: String?
+        var realFirstLast: Bool?
         var epochsPerMember: Int
         var rows: [StrategyRow]
         var boostingRule: String
@@ -67,6 +70,7 @@ struct BenchEnsemble: ParsableCommand {
             base.ensemble.sampling = sampling
             base.model = model
             base.method.name = method
+            if realFirstLast { base.method.realFirstLast = true }
             base.data.directory = data
             base.data.limit = limit ?? 0
             base.train.epochs = epochs
@@ -127,7 +131,7 @@ struct BenchEnsemble: ParsableCommand {
                 floatRate = Self.imagesPerSecond { _ = floatNet.predict(x, threads: threads) } * Double(test.count)
             }
 
-            print("\(model) members (\(method.rawValue)), \(epochs) epochs each, boosting rule \(rule.rawValue), \(start.rawValue) start, \(sampling.rawValue); float twin \(floatSpec.model), \(floatSpec.train.epochs) epochs; \(threads) threads")
+            print("\(model) members (\(method.rawValue)\(realFirstLast ? ", real first and last layers" : "")), \(epochs) epochs each, boosting rule \(rule.rawValue), \(start.rawValue) start, \(sampling.rawValue); float twin \(floatSpec.model), \(floatSpec.train.epochs) epochs; \(threads) threads")
             print("strategy   " + (1...members).map { "K=\($0)".leftPad(8) }.joined() + "   artifact bytes   images/s")
             for r in rows {
                 print(r.strategy.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + r.accuracyByMembers.map { Console.percent(Float($0)).leftPad(8) }.joined()
@@ -140,7 +144,7 @@ struct BenchEnsemble: ParsableCommand {
                 print("\(floatSpec.model.padding(toLength: 10, withPad: " ", startingAt: 0)) \(Console.percent(Float(floatAccuracy)).leftPad(8))" + String(repeating: " ", count: 8 * (members - 1)) + String(floatBytes).leftPad(17) + String(Int(floatRate)).leftPad(11))
             }
             if let report {
-                try writeJSONReport(Report(model: model, method: method.rawValue, epochsPerMember: epochs, rows: rows, boostingRule: rule.rawValue, start: start.rawValue, sampling: sampling.rawValue, floatModel: floatSpec.model, floatAccuracy: floatAccuracy,
+                try writeJSONReport(Report(model: model, method: method.rawValue, realFirstLast: realFirstLast, epochsPerMember: epochs, rows: rows, boostingRule: rule.rawValue, start: start.rawValue, sampling: sampling.rawValue, floatModel: floatSpec.model, floatAccuracy: floatAccuracy,
                                           floatCheckpointBytes: floatBytes, floatImagesPerSecond: floatRate, threads: threads), to: report)
             }
         }

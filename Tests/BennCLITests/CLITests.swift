@@ -124,6 +124,28 @@ extension CLITests {
         XCTAssertEqual(r.status, 0, r.stderr)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
         XCTAssertNotNil(json["floatAccuracy"] as? Double, "\(json.keys.sorted())")
+        XCTAssertEqual(json["realFirstLast"] as? Bool, false)
+    }
+
+    /// `bench ensemble --real-first-last` trains members with real ends: their artifact keeps
+    /// the classifier as Float weights, and the report says so.
+    func testEnsembleBenchWithRealFirstAndLastLayers() throws {
+        try writeDataset()
+        let report = directory + "/ens.json"
+        let r = try run(["bench", "ensemble", "--model", "tinycnn", "--members", "2", "--epochs", "1",
+                         "--strategies", "bagging", "--real-first-last", "--float-epochs", "0", "--data", directory,
+                         "--threads", "1", "--report", report, "--keep-artifacts", directory])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+        XCTAssertEqual(json["realFirstLast"] as? Bool, true)
+        // The artifact's manifest (safetensors `__metadata__`) describes bnn members whose
+        // only real-weighted layers are the two ends.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: directory + "/bagging.benn"))
+        let headerLength = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + headerLength))) as! [String: Any]
+        let metadata = try XCTUnwrap(header["__metadata__"] as? [String: String])
+        let manifest = metadata.values.joined()
+        XCTAssertEqual(manifest.components(separatedBy: "\"binaryWeights\":false").count - 1, 2, manifest)
     }
 }
 
