@@ -80,8 +80,7 @@ struct BenchMethods: ParsableCommand {
                 for (name, method) in [(twin, MethodSpec.Name.bnn)] + methodNames.map({ (model, $0) }) {
                     var spec = TrainingSpec()
                     spec.model = name
-                    spec.method = MethodSpec(method)
-                    if name != twin && realFirstLast { spec.method.realFirstLast = true }
+                    spec.method = methodSpec(method, floatTwin: name == twin)
                     spec.seed = seed
                     spec.data.directory = data
                     spec.data.limit = limit ?? 0
@@ -108,7 +107,7 @@ struct BenchMethods: ParsableCommand {
                                     accuracyPerEpoch: trainer.history.compactMap(\.testAccuracy),
                                     medianSamplesPerSecond: rates[rates.count / 2],
                                     imagesPerSecond: speed.first?.imagesPerSecond ?? 0,
-                                    folded: net.isFolded, wallSeconds: wall, realFirstLast: name != twin && realFirstLast))
+                                    folded: net.isFolded, wallSeconds: wall, realFirstLast: spec.method.keepsEndsReal))
                 }
             }
             print("model    method    epochs  test accuracy  vs bnn  samples/s  inference images/s (batch 256)")
@@ -135,6 +134,13 @@ struct BenchMethods: ParsableCommand {
         var realFirstLast: Bool
     }
 
+    /// The method of one row: the float twin's layers are real whatever the flag says.
+    func methodSpec(_ name: MethodSpec.Name, floatTwin: Bool) -> MethodSpec {
+        var method = MethodSpec(name)
+        if realFirstLast && !floatTwin { method.realFirstLast = true }
+        return method
+    }
+
     /// Folded inference of each method's network back to back, so the figures share one
     /// machine state (the training table's inference column is measured between trainings).
     func measureInference(methods: [MethodSpec.Name], threads: Int) throws {
@@ -142,8 +148,7 @@ struct BenchMethods: ParsableCommand {
         for model in models.split(separator: ",").map(String.init) {
             guard let twin = ModelZoo.floatTwin(of: model) else { throw ValidationError("no float twin for '\(model)'") }
             for (name, method) in [(twin, MethodSpec.Name.bnn)] + methods.map({ (model, $0) }) {
-                var spec = MethodSpec(method)
-                if name != twin && realFirstLast { spec.realFirstLast = true }
+                let spec = methodSpec(method, floatTwin: name == twin)
                 let net = try InferenceNetwork(try Sequential(try ModelZoo.description(named: name, method: spec), seed: seed))
                 if printSteps {
                     var rng = SeededGenerator(seed: seed)
@@ -158,7 +163,7 @@ struct BenchMethods: ParsableCommand {
                 for r in InferenceBenchmark.measure(net, name: name, batches: [1, 256], threadCounts: [threads]) {
                     rows.append(InferenceRow(model: name, method: name == twin ? "float" : method.rawValue, folded: net.isFolded,
                                              batch: r.batch, threads: r.threads, imagesPerSecond: r.imagesPerSecond,
-                                             millisecondsPerBatch: r.millisecondsPerBatch, realFirstLast: spec.realFirstLast == true))
+                                             millisecondsPerBatch: r.millisecondsPerBatch, realFirstLast: spec.keepsEndsReal))
                 }
             }
         }
