@@ -9,11 +9,6 @@ public enum Binarize {
     @inline(__always)
     public static func sign(_ x: Float) -> Float { x < 0 ? -1 : 1 }
 
-    /// Straight-through estimator mask: the gradient passes where |x| <= 1 (inclusive,
-    /// as in larq's `ste_sign`), and is zero elsewhere.
-    @inline(__always)
-    public static func steMask(_ x: Float) -> Float { abs(x) <= 1 ? 1 : 0 }
-
     /// Writes sign(src) into dst.
     public static func sign(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
         benn_sign(src, dst, count)

@@ -46,9 +46,6 @@ public enum SpecParser {
                 let m = try r.mapping(value, "method_options")
                 let name = spec.method.name
                 let allowed = MethodSpec.optionKeys(for: name)
-                if allowed.isEmpty, let first = m.keys.first {
-                    throw SpecError(location: r.at(first), message: "method '\(name.rawValue)' takes no options (got '\(first.string ?? "")'); methods with options: xnor, bireal, reactnet, sdbnn")
-                }
                 try r.checkKeys(m, allowed: allowed, section: "method_options (method \(name.rawValue))")
                 for (k, v) in m {
                     let f = "method_options.\(k.string ?? "")"
