@@ -71,6 +71,26 @@ public final class Conv2D: Layer {
         binarizer?.temperature = quantizer?.surrogate.temperature(epoch: epoch, epochs: epochs) ?? 1
     }
 
+    /// XNOR-Net-PyTorch's latent-weight constraint: every (output, kernel row, kernel column)
+    /// fibre of the latent weights is shifted to mean 0 over the input channels, then clipped.
+    /// Balanced fibres give about as many +1 as −1 weights at each tap. Only layers with
+    /// binary weights and binary inputs take part: XNOR-Net keeps the first layer real, and a
+    /// one-channel fibre would centre to all zeros.
+    public func centerLatentWeightsOverInputChannels() {
+        guard binarizer != nil, binaryInput, inChannels > 1 else { return }
+        let c = inChannels, fibres = weight.value.count / c
+        weight.value.withMutablePointer { w in
+            for f in 0..<fibres {
+                let row = w + f * c
+                var sum: Float = 0
+                for i in 0..<c { sum += row[i] }
+                let mean = sum / Float(c)
+                for i in 0..<c { row[i] -= mean }
+            }
+        }
+        weight.clip()
+    }
+
     /// The binarized weights of the current latent weights (for folding).
     public func binarizedWeights() -> BinarizedWeights? {
         guard binaryWeights else { return nil }

@@ -30,6 +30,10 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     public var gradient: WeightGradient?
     /// xnor: scale each binary layer's output by the mean |input| of the sample.
     public var activationScaling: Bool = false
+    /// xnor: mean-centre every binary convolution's latent weights over its input channels
+    /// and clip them after every step, as XNOR-Net-PyTorch does before each binarization
+    /// (nil: no).
+    public var meanCenter: Bool?
     /// sdbnn: activation self-distribution kind.
     public var activationShift: ShiftKind = .se
     /// sdbnn: squeeze-and-excitation reduction (hidden width = channels / reduction).
@@ -38,6 +42,10 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// ImageNet code's, trained with Adam as the standard recipe is; EDE and its temperature
     /// schedule (the CIFAR code's, trained with SGD) scored lower on held-out data at 5 epochs.
     public var surrogate: SurrogateKind = .approxSign
+    /// sdbnn: surrogate gradient of the weights alone (nil: the same as `surrogate`). The
+    /// SD-BNN ImageNet code pairs ApproxSign activations with the clipped straight-through
+    /// gradient for weights (`ste`).
+    public var weightSurrogate: SurrogateKind?
     /// nil: 0.1 on plain (VGG-like) models, 1e-3 on ResNets (the SD-BNN code's settings).
     public var edeMinimumTemperature: Float?
     public var edeMaximumTemperature: Float = 10
@@ -78,15 +86,18 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     public static func optionKeys(for name: Name) -> [String] {
         switch name {
         case .bnn: return ["real_first_last"]
-        case .xnor: return ["gradient", "activation_scaling", "real_first_last"]
+        case .xnor: return ["gradient", "activation_scaling", "mean_center", "real_first_last"]
         case .bireal: return ["gradient", "pretrain_epochs", "real_first_last"]
         case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs", "restart_schedule", "repeat_first_step", "real_first_last"]
-        case .sdbnn: return ["activation_shift", "se_reduction", "surrogate", "ede_min_temperature", "ede_max_temperature", "real_first_last"]
+        case .sdbnn: return ["activation_shift", "se_reduction", "surrogate", "weight_surrogate", "ede_min_temperature", "ede_max_temperature", "real_first_last"]
         }
     }
 
     /// Whether the first layer's weights and the classifier stay real-valued.
     public var keepsEndsReal: Bool { realFirstLast ?? false }
+
+    /// Whether training keeps binary convolutions' latent weights mean-centred.
+    public var centersLatentWeights: Bool { name == .xnor && (meanCenter ?? false) }
 
     /// Whether binary blocks get real-valued shortcuts under this method.
     public var addsShortcuts: Bool { name == .bireal || name == .reactnet }
@@ -99,8 +110,10 @@ public struct MethodSpec: Codable, Sendable, Equatable {
         }
     }
 
-    var sdSurrogate: Surrogate {
-        switch surrogate {
+    var sdSurrogate: Surrogate { surrogate(surrogate) }
+
+    func surrogate(_ kind: SurrogateKind) -> Surrogate {
+        switch kind {
         case .ede: return .ede(minimumTemperature: edeMinimumTemperature ?? 0.1, maximumTemperature: edeMaximumTemperature)
         case .approxSign: return .approxSign
         case .ste: return .ste
@@ -112,7 +125,7 @@ public struct MethodSpec: Codable, Sendable, Equatable {
         switch name {
         case .bnn: return .sign
         case .xnor, .bireal, .reactnet: return WeightQuantizer(scale: .meanAbsolute, gradient: weightGradient)
-        case .sdbnn: return WeightQuantizer(surrogate: sdSurrogate, selfDistribution: true)
+        case .sdbnn: return WeightQuantizer(surrogate: surrogate(weightSurrogate ?? surrogate), selfDistribution: true)
         }
     }
 

@@ -171,6 +171,12 @@ public final class Sequential {
         }
     }
 
+    /// Mean-centres the latent weights of every binary convolution over its input channels
+    /// (XNOR-Net-PyTorch's constraint, `Conv2D.centerLatentWeightsOverInputChannels`).
+    public func centerBinaryConvolutionWeights() {
+        for l in allLayers { (l as? Conv2D)?.centerLatentWeightsOverInputChannels() }
+    }
+
     /// Switches every binary activation between the sign and `clip(x, -1, 1)` (Bi-Real's
     /// real-valued pre-training).
     public func setActivationsBinarized(_ on: Bool) {

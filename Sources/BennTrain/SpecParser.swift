@@ -59,10 +59,12 @@ public enum SpecParser {
                     case "restart_schedule": spec.method.restartSchedule = try r.bool(v, f)
                     case "repeat_first_step": spec.method.repeatFirstStep = try r.bool(v, f)
                     case "pretrain_epochs": spec.method.pretrainEpochs = try r.int(v, f, min: 0)
+                    case "mean_center": spec.method.meanCenter = try r.bool(v, f)
                     case "real_first_last": spec.method.realFirstLast = try r.bool(v, f)
                     case "activation_shift": spec.method.activationShift = try r.choice(v, f, MethodSpec.ShiftKind.self)
                     case "se_reduction": spec.method.seReduction = try r.int(v, f, min: 1)
                     case "surrogate": spec.method.surrogate = try r.choice(v, f, MethodSpec.SurrogateKind.self)
+                    case "weight_surrogate": spec.method.weightSurrogate = try r.choice(v, f, MethodSpec.SurrogateKind.self)
                     case "ede_min_temperature": spec.method.edeMinimumTemperature = try r.float(v, f)
                     case "ede_max_temperature": spec.method.edeMaximumTemperature = try r.float(v, f)
                     default: break

@@ -181,6 +181,9 @@ public final class Trainer {
         if spec.method.name == .reactnet { try prepareTeacher(train: first) }
         var inputs = [Float](repeating: 0, count: batchSize * pixels)
         var labels = [Int32](repeating: 0, count: batchSize)
+        // Kept after every step, so evaluation and checkpoints see the constrained weights too.
+        let centersWeights = spec.method.centersLatentWeights
+        if centersWeights { model.centerBinaryConvolutionWeights() }
         while completedEpochs < epochs {
             let epoch = completedEpochs
             let train = try pending ?? epochData(epoch)
@@ -235,6 +238,7 @@ public final class Trainer {
                 }
                 model.backward(grad)
                 optimizer.step(model.parameters)
+                if centersWeights { model.centerBinaryConvolutionWeights() }
                 lossSum += Double(loss) * Double(n)
                 correct += zip(Loss.argmax(logits), y).filter { $0 == $1 }.count
                 seen += n

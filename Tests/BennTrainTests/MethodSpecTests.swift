@@ -25,6 +25,11 @@ final class MethodSpecTests: XCTestCase {
         XCTAssertEqual(plain.surrogate, .approxSign)
         XCTAssertEqual(plain.weightQuantizer.surrogate, .approxSign)
         XCTAssertEqual(plain.activationQuantizer(spatial: true).surrogate, .approxSign)
+        // The ImageNet code's pairing: ApproxSign activations, straight-through weights.
+        let split = try SpecParser.parse("model: bcnn\nmethod: sdbnn\nmethod_options:\n  weight_surrogate: ste\n").method
+        XCTAssertEqual(split.weightQuantizer.surrogate, .ste)
+        XCTAssertEqual(split.activationQuantizer(spatial: true).surrogate, .approxSign)
+        XCTAssertTrue(error("model: bcnn\nmethod: sdbnn\nmethod_options:\n  weight_surrogate: clip\n").contains("valid: ede, approx_sign, ste"))
         let r = try SpecParser.parse("model: bcnn\nmethod: reactnet\nmethod_options:\n  teacher: t.ckpt\n  two_step: false\n")
         XCTAssertEqual(r.method.teacher, "t.ckpt")
         XCTAssertFalse(r.method.twoStep)
