@@ -69,7 +69,9 @@ final class WorkerFetchTests: XCTestCase {
         let thread = Thread {
             var config = WorkerConfig(endpoint: endpoint, name: "fetcher", threads: 1, cacheDirectory: cache)
             config.heartbeatMilliseconds = 100
-            config.liveness = 3
+            // A second of silence before reconnecting: the fake coordinator sends no heartbeats, and
+            // its 0.3 s quiet checks (`fetchOffsets`) must not pass for a dead coordinator.
+            config.liveness = 10
             guard let worker = try? Worker(config: config, log: { shared.log($0) }) else { return }
             try? worker.run(until: { shared.shouldStop })
         }
@@ -110,7 +112,7 @@ final class WorkerFetchTests: XCTestCase {
         defer { shared.stop(); while !thread.isFinished { Thread.sleep(forTimeInterval: 0.01) } }
 
         var (peer, _) = try coordinator.expect(.hello)
-        try coordinator.send(peer, Message(.welcome, ["heartbeat_ms": .integer(100), "liveness": .integer(3)]))
+        try coordinator.send(peer, Message(.welcome, ["heartbeat_ms": .integer(100), "liveness": .integer(10)]))
         _ = try coordinator.expect(.ready)
         try coordinator.send(peer, coordinator.job(dataset: DatasetManifest(files: [file])))
 
@@ -124,7 +126,7 @@ final class WorkerFetchTests: XCTestCase {
         // The coordinator goes silent; the worker reconnects (new connection, new routing id)
         // and, once welcomed, asks again from the first byte it lacks.
         peer = try coordinator.expect(.hello).peer
-        try coordinator.send(peer, Message(.welcome, ["heartbeat_ms": .integer(100), "liveness": .integer(3)]))
+        try coordinator.send(peer, Message(.welcome, ["heartbeat_ms": .integer(100), "liveness": .integer(10)]))
         XCTAssertEqual(try coordinator.fetchOffsets(4), [2 * chunk, 3 * chunk, 4 * chunk, 5 * chunk])
         for offset in stride(from: 2 * chunk, through: 5 * chunk, by: chunk) { try coordinator.send(peer, data(offset)) }
         XCTAssertEqual(try coordinator.fetchOffsets(1), [6 * chunk])
