@@ -110,9 +110,8 @@ public struct MethodSpec: Codable, Sendable, Equatable {
         }
     }
 
-    var sdSurrogate: Surrogate { surrogate(surrogate) }
-
-    func surrogate(_ kind: SurrogateKind) -> Surrogate {
+    /// The gradient rule an sdbnn surrogate choice names.
+    func rule(_ kind: SurrogateKind) -> Surrogate {
         switch kind {
         case .ede: return .ede(minimumTemperature: edeMinimumTemperature ?? 0.1, maximumTemperature: edeMaximumTemperature)
         case .approxSign: return .approxSign
@@ -125,7 +124,7 @@ public struct MethodSpec: Codable, Sendable, Equatable {
         switch name {
         case .bnn: return .sign
         case .xnor, .bireal, .reactnet: return WeightQuantizer(scale: .meanAbsolute, gradient: weightGradient)
-        case .sdbnn: return WeightQuantizer(surrogate: surrogate(weightSurrogate ?? surrogate), selfDistribution: true)
+        case .sdbnn: return WeightQuantizer(surrogate: rule(weightSurrogate ?? surrogate), selfDistribution: true)
         }
     }
 
@@ -139,7 +138,7 @@ public struct MethodSpec: Codable, Sendable, Equatable {
         case .sdbnn:
             let shift: ActivationShift = activationShift == .se && spatial
                 ? .selfDistribution(reduction: seReduction) : .selfDistributionStatic
-            return ActivationQuantizer(surrogate: sdSurrogate, shift: shift)
+            return ActivationQuantizer(surrogate: rule(surrogate), shift: shift)
         }
     }
 

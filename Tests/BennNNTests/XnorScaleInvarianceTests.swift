@@ -25,7 +25,7 @@ final class XnorScaleInvarianceTests: XCTestCase {
     func testScaledBlockTrainsTheSameFunctionAsBnn() {
         var rng = SeededGenerator(seed: 17)
         let (bnnConv, bnnNorm) = block(.sign, latent: nil, rng: &rng)
-        // Latent weights of different sizes per output channel, so the α differ six-fold.
+        // Latent weights scaled 0.2x to 1.2x per output channel, so the α differ about six-fold.
         for o in 0..<6 {
             for i in 0..<72 { bnnConv.weight.value[o * 72 + i] *= Float(o + 1) * 0.2 }
         }
