@@ -870,9 +870,21 @@ public final class Coordinator {
         let specID = try m.string("spec_id"), member = try m.int("member"), reason = try m.string("error")
         let key = JobKey(spec: specID, member: member)
         guard let run = specIndex[specID] else { return }
-        workers[from]?.job = nil
-        unassign(key)
-        countFailure(run, member: member, reason: reason, worker: workers[from]?.name)
+        // Only this worker's copy of the job: a stale FAILED must not unassign the member
+        // from the worker it was given to since.
+        let jobID = m.optionalString("job_id")
+        guard let a = assignments[key], a.worker == from, jobID == nil || a.jobID == jobID else {
+            log("ignored a FAILED for \(specID) member \(member) that is not assigned to \(workers[from]?.name ?? "that worker")")
+            return
+        }
+        if case .bool(true)? = m.header["busy"] {
+            // The worker is still on a job it was given before this coordinator (re)started:
+            // nothing went wrong with this one, so it goes back to the queue uncounted.
+            requeue(key, reason: "worker \(workers[from]?.name ?? "?") is busy with an earlier job")
+        } else {
+            unassign(key)
+            countFailure(run, member: member, reason: reason, worker: workers[from]?.name)
+        }
         dispatchWaiting()
     }
 

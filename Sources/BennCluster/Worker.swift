@@ -198,10 +198,23 @@ public final class Worker {
         case .ack:
             if m.optionalString("job_id") == unacknowledged?.optionalString("job_id") { unacknowledged = nil }
         case .job:
+            // The member number is inside the job, so the coordinator can tell which job is refused.
+            let member = (try? m.decodeField("job", as: MemberJob.self))?.member ?? -1
+            var refusal: [String: JSONValue] = ["job_id": .string(m.optionalString("job_id") ?? ""),
+                                                "spec_id": .string(m.optionalString("spec_id") ?? ""), "member": .integer(member)]
+            if let p = pending {
+                // A restarted coordinator does not know this worker is busy: the job goes back
+                // to its queue, and the refusal must not count as the job failing.
+                log("refused job \(m.optionalString("job_id") ?? "?"): still on job \(p.jobID)")
+                refusal["error"] = .string("busy with job \(p.jobID)")
+                refusal["busy"] = .bool(true)
+                send(Message(.failed, refusal))
+                return
+            }
             do { try startJob(m) } catch {
                 log("cannot take job: \(error)")
-                send(Message(.failed, ["job_id": .string(m.optionalString("job_id") ?? ""), "spec_id": .string(m.optionalString("spec_id") ?? ""),
-                                       "member": .integer((try? m.int("member")) ?? -1), "error": .string("\(error)")]))
+                refusal["error"] = .string("\(error)")
+                send(Message(.failed, refusal))
             }
         case .data:
             do { try receiveData(m) } catch { failFetch("\(error)") }

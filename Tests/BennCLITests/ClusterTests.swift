@@ -339,6 +339,31 @@ final class ScriptedWorkerTests: ClusterTestCase {
         XCTAssertTrue(status.output.contains("disk full on flaky"), "the worker's error is reported:\n\(status.output)")
     }
 
+    func testBusyRefusalsRequeueTheJobWithoutFailingTheSpec() throws {
+        let endpoint = try startCoordinator(extra: ["--max-attempts", "2"])
+        let (context, socket) = try connect(endpoint, name: "busy")
+        defer { socket.close(); context.shutdown() }
+        _ = try expect(.welcome, on: socket)
+        let spec = try writeSpec("single", members: 1, epochs: 1)
+        _ = try run(["submit", spec, "--coordinator", endpoint])
+        // More refusals than max-attempts: none of them is the job's fault.
+        for attempt in 1...3 {
+            _ = try socket.send(Message(.ready).frames())
+            let job = try expect(.job, on: socket)
+            _ = try socket.send(Message(.failed, ["job_id": .string(try job.string("job_id")), "spec_id": .string(try job.string("spec_id")),
+                                                  "member": .integer(0), "error": .string("busy with job s0/m1/1"), "busy": .bool(true)]).frames())
+            try waitFor("\(try job.string("job_id")) back in the queue: worker busy is busy", in: "coordinator.log")
+            XCTAssertFalse(read("coordinator.log").contains("failed on busy"), "attempt \(attempt) was counted")
+        }
+        // A stale FAILED for a job this worker no longer holds changes nothing either.
+        _ = try socket.send(Message(.failed, ["job_id": .string("s1/m0/1"), "spec_id": .string("s1"), "member": .integer(0),
+                                              "error": .string("disk full")]).frames())
+        _ = try startWorker(endpoint, name: "free")
+        let log = try waitFor("finished: artifact", in: "coordinator.log")
+        XCTAssertTrue(log.contains("trained by free"), log)
+        XCTAssertFalse(log.contains("disk full"), log)
+    }
+
     func testJobPastItsDeadlineIsDispatchedAgain() throws {
         let endpoint = try startCoordinator(extra: ["--job-timeout", "1"])
         let (c1, slow) = try connect(endpoint, name: "slow")

@@ -53,12 +53,13 @@ final class WorkerFetchTests: XCTestCase {
             _ = try socket.send([peer] + m.frames())
         }
 
-        func job(dataset: DatasetManifest) -> Message {
+        func job(dataset: DatasetManifest, member: Int = 0) -> Message {
             var spec = TrainingSpec()
             spec.model = "tinymlp"
-            let job = EnsembleState(spec: spec, trainingCount: 64, classes: 10).job(0)
+            spec.ensemble.members = max(1, member + 1)
+            let job = EnsembleState(spec: spec, trainingCount: 64, classes: 10).job(member)
             return Message(.job, encodedFields: [
-                ("job_id", JSONValue.string("s1/m0/1").encoded()), ("spec_id", JSONValue.string("s1").encoded()),
+                ("job_id", JSONValue.string("s1/m\(member)/1").encoded()), ("spec_id", JSONValue.string("s1").encoded()),
                 ("job", Coordinator.json(job, spec: JSONValue.from(spec).encoded())), ("dataset", JSONValue.from(dataset).encoded()),
                 ("warm_start", JSONValue.bool(false).encoded()),
             ])
@@ -160,5 +161,35 @@ final class WorkerFetchTests: XCTestCase {
         XCTAssertEqual(failed.optionalString("job_id"), "s1/m0/1")
         XCTAssertTrue(failed.optionalString("error")?.contains("cannot serve the dataset: no dataset file with that hash") == true, "\(failed.header)")
         _ = try coordinator.expect(.ready)
+    }
+
+    func testAJobForABusyWorkerIsRefusedAsBusyAndTheFirstGoesOn() throws {
+        let (context, coordinator, endpoint) = try makeCoordinator()
+        defer { coordinator.socket.close(); context.shutdown() }
+        let shared = Shared()
+        let thread = startWorker(endpoint, cache: try temporaryDirectory(), shared: shared)
+        defer { shared.stop(); while !thread.isFinished { Thread.sleep(forTimeInterval: 0.01) } }
+
+        let (peer, _) = try coordinator.expect(.hello)
+        try coordinator.send(peer, Message(.welcome, ["heartbeat_ms": .integer(1000), "liveness": .integer(5)]))
+        _ = try coordinator.expect(.ready)
+        let bytes = [UInt8](repeating: 1, count: 10)
+        let file = DatasetManifest.File(name: "train-images-idx3-ubyte.gz", sha256: SHA256.hexDigest(bytes), size: bytes.count)
+        try coordinator.send(peer, coordinator.job(dataset: DatasetManifest(files: [file])))
+        XCTAssertEqual(try coordinator.expect(.fetchData).message.optionalString("sha256"), file.sha256)
+        // A second JOB while the first is still fetching, as a restarted coordinator may send.
+        try coordinator.send(peer, coordinator.job(dataset: DatasetManifest(files: [file]), member: 2))
+        let refusal = try coordinator.expect(.failed).message
+        XCTAssertEqual(refusal.optionalString("job_id"), "s1/m2/1")
+        XCTAssertEqual(try refusal.int("member"), 2, "the refused job's member, read from inside the job")
+        XCTAssertEqual(refusal.header["busy"], .bool(true))
+        XCTAssertTrue(refusal.optionalString("error")?.contains("s1/m0/1") == true, "\(refusal.header)")
+        // The first job is still the worker's: serving it a chunk is taken up.
+        try coordinator.send(peer, Message(.data, ["sha256": .string(file.sha256), "offset": .integer(0)], payloads: [bytes]))
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, !shared.log.contains(where: { $0.contains("fetched train-images-idx3-ubyte.gz") }) {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        XCTAssertTrue(shared.log.contains { $0.contains("fetched train-images-idx3-ubyte.gz") }, "\(shared.log)")
     }
 }
