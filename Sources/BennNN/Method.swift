@@ -49,13 +49,16 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// nil: 0.1 on plain (VGG-like) models, 1e-3 on ResNets (the SD-BNN code's settings).
     public var edeMinimumTemperature: Float?
     public var edeMaximumTemperature: Float = 10
-    /// reactnet: `train` (train the float twin first) or the path of a float-twin checkpoint.
-    public var teacher: String = "train"
-    /// reactnet: epochs of the teacher when it is trained first (nil: the spec's epochs).
+    /// reactnet, sdbnn: the distillation teacher, `train` (train the float twin first) or the
+    /// path of a float-twin checkpoint. nil: `train` for reactnet; no distillation for sdbnn,
+    /// whose ImageNet code distils (as ReActNet's does) but whose CIFAR code does not.
+    public var teacher: String? = nil
+    /// reactnet, sdbnn: epochs of the teacher when it is trained first (nil: the spec's epochs).
     public var teacherEpochs: Int?
-    /// reactnet: binary activations with real weights first, then binary weights.
-    public var twoStep: Bool = true
-    /// reactnet: epochs of the first step (nil: a fifth of the epochs, rounded down, at least
+    /// reactnet, sdbnn: binary activations with real weights first, then binary weights (nil:
+    /// yes for reactnet; no for sdbnn, whose ImageNet code has the two steps and CIFAR code not).
+    public var twoStep: Bool? = nil
+    /// reactnet, sdbnn: epochs of the first step (nil: a fifth of the epochs, rounded down, at least
     /// 1). The authors split their epochs in half; at 5 epochs, 1 real-weight epoch scored
     /// higher on held-out data than 2 on bcnn and breal18, and longer first steps lower.
     public var firstStepEpochs: Int?
@@ -89,7 +92,23 @@ public struct MethodSpec: Codable, Sendable, Equatable {
         case .xnor: return ["gradient", "activation_scaling", "mean_center", "real_first_last"]
         case .bireal: return ["gradient", "pretrain_epochs", "real_first_last"]
         case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs", "restart_schedule", "repeat_first_step", "real_first_last"]
-        case .sdbnn: return ["activation_shift", "se_reduction", "surrogate", "weight_surrogate", "ede_min_temperature", "ede_max_temperature", "real_first_last"]
+        case .sdbnn: return ["activation_shift", "se_reduction", "surrogate", "weight_surrogate", "ede_min_temperature", "ede_max_temperature",
+                             "teacher", "teacher_epochs", "two_step", "first_step_epochs", "real_first_last"]
+        }
+    }
+
+    /// Whether training distils from the float twin instead of fitting the labels.
+    public var distills: Bool { name == .reactnet || (name == .sdbnn && teacher != nil) }
+
+    /// Where the teacher comes from when the method distils: `train` or a checkpoint path.
+    public var teacherSource: String { teacher ?? "train" }
+
+    /// Whether training runs real weights first, then binary weights.
+    public var runsTwoSteps: Bool {
+        switch name {
+        case .reactnet: return twoStep ?? true
+        case .sdbnn: return twoStep ?? false
+        case .bnn, .xnor, .bireal: return false
         }
     }
 

@@ -116,7 +116,7 @@ public final class Trainer {
     /// Epochs of the first step of a two-step recipe (real weights, binary activations); 0
     /// when the method has one step.
     public var firstStepEpochs: Int {
-        guard spec.method.name == .reactnet, spec.method.twoStep else { return 0 }
+        guard spec.method.runsTwoSteps else { return 0 }
         return leadingRealEpochs(spec.method.firstStepEpochs)
     }
 
@@ -134,15 +134,16 @@ public final class Trainer {
         spec.method.name == .bireal ? leadingRealEpochs(spec.method.pretrainEpochs) : 0
     }
 
-    /// The ReActNet teacher: the float twin loaded from `method_options.teacher`, or trained
-    /// first on `train` with the same recipe and seed (`teacher_epochs` epochs).
+    /// The distillation teacher (ReActNet, SD-BNN's ImageNet recipe): the float twin loaded
+    /// from `method_options.teacher`, or trained first on `train` with the same recipe and
+    /// seed (`teacher_epochs` epochs).
     public func prepareTeacher(train: DatasetView, progress: (ProgressEvent) -> Void = { _ in }) throws {
-        guard spec.method.name == .reactnet, teacher == nil else { return }
+        guard spec.method.distills, teacher == nil else { return }
         guard let twin = ModelZoo.floatTwin(of: spec.model) else {
             throw SpecError(location: nil, message: "model '\(spec.model)' has no float twin to distil from")
         }
         let shape = model.description.inputShape, classes = model.description.classes
-        if spec.method.teacher == "train" {
+        if spec.method.teacherSource == "train" {
             var t = spec
             t.model = twin
             t.method = MethodSpec()
@@ -151,10 +152,10 @@ public final class Trainer {
             try trainer.fit(train: train, progress: progress)
             teacher = trainer.model
         } else {
-            let checkpoint = try Checkpoint.read(from: spec.method.teacher)
+            let checkpoint = try Checkpoint.read(from: spec.method.teacherSource)
             let expected = try ModelZoo.description(named: twin, inputShape: shape, classes: classes)
             guard checkpoint.model == expected else {
-                throw SpecError(location: spec.method.teacher,
+                throw SpecError(location: spec.method.teacherSource,
                                 message: "teacher checkpoint holds model '\(checkpoint.model.name)'; the teacher of '\(spec.model)' is its float twin '\(twin)'")
             }
             let m = try Sequential(expected, seed: 0)
@@ -178,7 +179,7 @@ public final class Trainer {
         let epochs = spec.train.epochs
         let batchSize = spec.train.batchSize
         let stepsPerEpoch = (first.count + batchSize - 1) / batchSize
-        if spec.method.name == .reactnet { try prepareTeacher(train: first) }
+        if spec.method.distills { try prepareTeacher(train: first) }
         var inputs = [Float](repeating: 0, count: batchSize * pixels)
         var labels = [Int32](repeating: 0, count: batchSize)
         // Kept after every step, so evaluation and checkpoints see the constrained weights too.
@@ -223,7 +224,8 @@ public final class Trainer {
                 let logits = model.forward(x, training: true)
                 let (loss, grad): (Float, Tensor)
                 if let teacher {
-                    // ReActNet's distributional loss: the teacher's softmax as the target, no hard labels.
+                    // The distributional loss (ReActNet's, and SD-BNN's ImageNet code's): the
+                    // teacher's softmax as the target, no hard labels.
                     let target: Tensor
                     if let cached = teacherTargets {
                         let positions = batches.order[(b * batchSize)..<(b * batchSize + n)]

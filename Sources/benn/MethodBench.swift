@@ -89,8 +89,8 @@ struct BenchMethods: ParsableCommand {
                     let datasets = try Datasets.load(spec)
                     trainingSamples = datasets.train.count
                     let trainer = try Trainer(spec: spec)
-                    // ReActNet distils from the float twin trained just above (same budget and seed).
-                    if method == .reactnet { trainer.teacher = teacher }
+                    // A distilling method (ReActNet) learns from the float twin trained just above (same budget and seed).
+                    if spec.method.distills { trainer.teacher = teacher }
                     let label = name == twin ? "\(twin) (float)" : "\(model)/\(method.rawValue)"
                     Console.log("training \(label), \(epochs) epochs")
                     let start = DispatchTime.now().uptimeNanoseconds

@@ -32,7 +32,7 @@ final class MethodSpecTests: XCTestCase {
         XCTAssertTrue(error("model: bcnn\nmethod: sdbnn\nmethod_options:\n  weight_surrogate: clip\n").contains("valid: ede, approx_sign, ste"))
         let r = try SpecParser.parse("model: bcnn\nmethod: reactnet\nmethod_options:\n  teacher: t.ckpt\n  two_step: false\n")
         XCTAssertEqual(r.method.teacher, "t.ckpt")
-        XCTAssertFalse(r.method.twoStep)
+        XCTAssertEqual(r.method.twoStep, false)
         XCTAssertNil(r.method.restartSchedule)
         XCTAssertEqual(try SpecParser.parse("model: bcnn\nmethod: reactnet\nmethod_options:\n  restart_schedule: true\n").method.restartSchedule, true)
         XCTAssertNil(r.method.repeatFirstStep)
