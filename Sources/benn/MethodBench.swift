@@ -33,6 +33,8 @@ struct BenchMethods: ParsableCommand {
     var printSteps = false
     @Flag(name: .customLong("real-first-last"), help: "Keep every binary model's first-layer weights and classifier real (method_options.real_first_last).")
     var realFirstLast = false
+    @Option(name: .customLong("twin"), help: "A float twin already trained with this table's recipe, seed and data (`benn train --model fcnn ... -o FILE`): its row and ReActNet's teacher come from it instead of a new training. Repeat for several models.")
+    var twinPaths: [String] = []
 
     struct Row: Codable {
         var model: String
@@ -45,6 +47,8 @@ struct BenchMethods: ParsableCommand {
         var folded: Bool
         var wallSeconds: Double
         var realFirstLast: Bool
+        /// The checkpoint the float twin's row was read from (`--twin`); nil when trained here.
+        var twinFile: String?
     }
 
     struct Report: Codable {
@@ -72,7 +76,9 @@ struct BenchMethods: ParsableCommand {
             recipe.epochs = epochs
             recipe.learningRate = learningRate
             var trainingSamples = 0
-            for model in models.split(separator: ",").map(String.init) {
+            let modelNames = models.split(separator: ",").map(String.init)
+            let twinFiles = try readTwins(for: modelNames)
+            for model in modelNames {
                 guard let twin = ModelZoo.floatTwin(of: model), !ModelZoo.isFloat(model) else {
                     throw ValidationError("--models takes binary models with a float twin (bcnn, breal18, bmlp), got '\(model)'")
                 }
@@ -88,26 +94,39 @@ struct BenchMethods: ParsableCommand {
                     spec.train = recipe
                     let datasets = try Datasets.load(spec)
                     trainingSamples = datasets.train.count
-                    let trainer = try Trainer(spec: spec)
-                    // A distilling method (ReActNet) learns from the float twin trained just above (same budget and seed).
-                    if spec.method.distills { trainer.teacher = teacher }
                     let label = name == twin ? "\(twin) (float)" : "\(model)/\(method.rawValue)"
-                    Console.log("training \(label), \(epochs) epochs")
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    let progress = Console.TrainingProgress()
-                    try trainer.fit(train: datasets.train, test: datasets.test, progress: progress.handle)
-                    let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                    if name == twin { teacher = trainer.model }
-                    let rates = trainer.history.map(\.samplesPerSecond).sorted()
-                    let net = try InferenceNetwork(trainer.model)
+                    let trained: Sequential, history: [EpochStats], wall: Double
+                    if name == twin, let path = twinFiles[twin] {
+                        let checkpoint = try Checkpoint.read(from: path)
+                        try checkTwin(checkpoint, path: path, against: spec)
+                        trained = try checkpoint.makeModel()
+                        history = checkpoint.history
+                        wall = history.map(\.seconds).reduce(0, +)
+                        Console.log("\(label) from \(path) (\(checkpoint.completedEpochs) epochs, test accuracy \(Console.percent(history.last?.testAccuracy ?? 0)))")
+                    } else {
+                        let trainer = try Trainer(spec: spec)
+                        // A distilling method (ReActNet) learns from the float twin above (same budget and seed).
+                        if spec.method.distills { trainer.teacher = teacher }
+                        Console.log("training \(label), \(epochs) epochs")
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        let progress = Console.TrainingProgress()
+                        try trainer.fit(train: datasets.train, test: datasets.test, progress: progress.handle)
+                        wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                        trained = trainer.model
+                        history = trainer.history
+                    }
+                    if name == twin { teacher = trained }
+                    let rates = history.map(\.samplesPerSecond).sorted()
+                    let net = try InferenceNetwork(trained)
                     let speed = InferenceBenchmark.measure(net, name: label, batches: [256], threadCounts: [threads],
                                                            repetitions: 3)
                     rows.append(Row(model: name, method: name == twin ? "float" : method.rawValue, epochs: epochs,
-                                    testAccuracy: trainer.history.last?.testAccuracy ?? 0,
-                                    accuracyPerEpoch: trainer.history.compactMap(\.testAccuracy),
-                                    medianSamplesPerSecond: rates[rates.count / 2],
+                                    testAccuracy: history.last?.testAccuracy ?? 0,
+                                    accuracyPerEpoch: history.compactMap(\.testAccuracy),
+                                    medianSamplesPerSecond: rates.isEmpty ? 0 : rates[rates.count / 2],
                                     imagesPerSecond: speed.first?.imagesPerSecond ?? 0,
-                                    folded: net.isFolded, wallSeconds: wall, realFirstLast: spec.method.keepsEndsReal))
+                                    folded: net.isFolded, wallSeconds: wall, realFirstLast: spec.method.keepsEndsReal,
+                                    twinFile: name == twin ? twinFiles[twin] : nil))
                 }
             }
             print("model    method    epochs  test accuracy  vs bnn  samples/s  inference images/s (batch 256)")
@@ -132,6 +151,50 @@ struct BenchMethods: ParsableCommand {
         var imagesPerSecond: Double
         var millisecondsPerBatch: Double
         var realFirstLast: Bool
+    }
+
+    /// The `--twin` checkpoints by the float twin they hold, each the twin of one of the table's
+    /// models and at most one per twin.
+    func readTwins(for models: [String]) throws -> [String: String] {
+        var files: [String: String] = [:]
+        for path in twinPaths {
+            let twin = try Checkpoint.read(from: path).spec.model
+            let wanted = models.compactMap(ModelZoo.floatTwin(of:))
+            guard wanted.contains(twin) else {
+                throw ValidationError("--twin \(path) holds '\(twin)', which is not the float twin of any of --models (\(models.map { "\($0): \(ModelZoo.floatTwin(of: $0) ?? "none")" }.joined(separator: ", ")))")
+            }
+            if let other = files[twin] { throw ValidationError("--twin gives two files for '\(twin)': \(other) and \(path)") }
+            files[twin] = path
+        }
+        return files
+    }
+
+    /// A float twin read from a file stands in for one trained here only if it was trained
+    /// exactly as this table would train it (thread count aside), to its last epoch: the
+    /// table's claim is one recipe, budget and seed for every row.
+    func checkTwin(_ checkpoint: Checkpoint, path: String, against expected: TrainingSpec) throws {
+        var found = checkpoint.spec
+        found.threads = expected.threads
+        var differences = fieldDifferences(found, expected, prefix: "")
+        if checkpoint.completedEpochs != found.train.epochs {
+            differences.append("it holds \(checkpoint.completedEpochs) of its \(found.train.epochs) epochs (an unfinished run)")
+        }
+        guard differences.isEmpty else {
+            throw ValidationError("--twin \(path) was not trained with this table's spec: \(differences.joined(separator: "; ")) (the table's values come from --epochs, --seed, --learning-rate, --data, --limit and --test-limit)")
+        }
+    }
+
+    /// The leaf fields where two values of one spec type differ, as `path: found, expected`.
+    private func fieldDifferences(_ found: Any, _ expected: Any, prefix: String) -> [String] {
+        let a = Mirror(reflecting: found), b = Mirror(reflecting: expected)
+        guard !a.children.isEmpty, a.displayStyle == .struct else {
+            let x = String(describing: found), y = String(describing: expected)
+            return x == y ? [] : ["\(prefix.isEmpty ? "value" : prefix) is \(x), the table's \(y)"]
+        }
+        return zip(a.children, b.children).flatMap { pair in
+            let name = prefix.isEmpty ? (pair.0.label ?? "?") : "\(prefix).\(pair.0.label ?? "?")"
+            return fieldDifferences(pair.0.value, pair.1.value, prefix: name)
+        }
     }
 
     /// The method of one row: the float twin's layers are real whatever the flag says.

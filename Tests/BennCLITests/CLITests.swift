@@ -165,3 +165,48 @@ extension CLITests {
         XCTAssertEqual(rows.compactMap { $0["folded"] as? Bool }, [false, true, true])
     }
 }
+
+extension CLITests {
+    /// `bench methods --twin FILE` takes the float twin from a checkpoint trained with the
+    /// table's spec: its row is the file's, and ReActNet, which distils from it, trains to the
+    /// same result as when the bench trains the twin itself.
+    func testMethodBenchReadsTheFloatTwinFromAFile() throws {
+        try writeDataset()
+        let twin = directory + "/fcnn.ckpt"
+        let trained = try run(["train", "--model", "fcnn", "--epochs", "1", "--seed", "3", "--data", directory,
+                               "--threads", "1", "-o", twin])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        func table(_ extra: [String]) throws -> [[String: Any]] {
+            let report = directory + "/methods-\(extra.count).json"
+            let r = try run(["bench", "methods", "--models", "tinycnn", "--methods", "reactnet", "--epochs", "1", "--seed", "3",
+                             "--data", directory, "--threads", "1", "--report", report] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+            return try XCTUnwrap(json["rows"] as? [[String: Any]])
+        }
+        let fromFile = try table(["--twin", twin]), trainedHere = try table([])
+        XCTAssertEqual(fromFile.compactMap { $0["method"] as? String }, ["float", "reactnet"])
+        XCTAssertEqual(fromFile[0]["twinFile"] as? String, twin)
+        XCTAssertNil(trainedHere[0]["twinFile"] as? String)
+        for key in ["testAccuracy", "accuracyPerEpoch"] {
+            XCTAssertEqual(fromFile[0][key] as? NSObject, trainedHere[0][key] as? NSObject, "float row's \(key)")
+            XCTAssertEqual(fromFile[1][key] as? NSObject, trainedHere[1][key] as? NSObject, "ReActNet row's \(key)")
+        }
+    }
+
+    /// A twin trained with another budget or seed, or one that is not the table's twin, is
+    /// refused with a message naming what differs.
+    func testMethodBenchRefusesATwinTrainedDifferently() throws {
+        try writeDataset()
+        let twin = directory + "/fcnn.ckpt", other = directory + "/fmlp.ckpt"
+        for (model, path) in [("fcnn", twin), ("fmlp", other)] {
+            let r = try run(["train", "--model", model, "--epochs", "1", "--data", directory, "--threads", "1", "-o", path])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let base: [String] = ["bench", "methods", "--models", "tinycnn", "--methods", "bnn", "--data", directory, "--threads", "1"]
+        assertCleanFailure(try run(base + ["--epochs", "2", "--twin", twin]), mentions: "train.epochs is 1, the table's 2")
+        assertCleanFailure(try run(base + ["--epochs", "1", "--seed", "9", "--twin", twin]), mentions: "seed is 0, the table's 9")
+        assertCleanFailure(try run(base + ["--epochs", "1", "--twin", other]), mentions: "not the float twin")
+        assertCleanFailure(try run(base + ["--epochs", "1", "--twin", directory + "/missing.ckpt"]), mentions: "missing.ckpt")
+    }
+}
