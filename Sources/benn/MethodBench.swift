@@ -184,7 +184,7 @@ struct BenchMethods: ParsableCommand {
         }
     }
 
-    /// The leaf fields where two values of one spec type differ, as `path: found, expected`.
+    /// The leaf fields where two values of one spec type differ, as "path is found, the table's expected".
     private func fieldDifferences(_ found: Any, _ expected: Any, prefix: String) -> [String] {
         let a = Mirror(reflecting: found), b = Mirror(reflecting: expected)
         guard !a.children.isEmpty, a.displayStyle == .struct else {
