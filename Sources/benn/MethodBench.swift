@@ -96,8 +96,7 @@ struct BenchMethods: ParsableCommand {
                     trainingSamples = datasets.train.count
                     let label = name == twin ? "\(twin) (float)" : "\(model)/\(method.rawValue)"
                     let trained: Sequential, history: [EpochStats], wall: Double
-                    if name == twin, let path = twinFiles[twin] {
-                        let checkpoint = try Checkpoint.read(from: path)
+                    if name == twin, let (path, checkpoint) = twinFiles[twin] {
                         try checkTwin(checkpoint, path: path, against: spec)
                         trained = try checkpoint.makeModel()
                         history = checkpoint.history
@@ -126,7 +125,7 @@ struct BenchMethods: ParsableCommand {
                                     medianSamplesPerSecond: rates.isEmpty ? 0 : rates[rates.count / 2],
                                     imagesPerSecond: speed.first?.imagesPerSecond ?? 0,
                                     folded: net.isFolded, wallSeconds: wall, realFirstLast: spec.method.keepsEndsReal,
-                                    twinFile: name == twin ? twinFiles[twin] : nil))
+                                    twinFile: name == twin ? twinFiles[twin]?.path : nil))
                 }
             }
             print("model    method    epochs  test accuracy  vs bnn  samples/s  inference images/s (batch 256)")
@@ -155,16 +154,17 @@ struct BenchMethods: ParsableCommand {
 
     /// The `--twin` checkpoints by the float twin they hold, each the twin of one of the table's
     /// models and at most one per twin.
-    func readTwins(for models: [String]) throws -> [String: String] {
-        var files: [String: String] = [:]
+    func readTwins(for models: [String]) throws -> [String: (path: String, checkpoint: Checkpoint)] {
+        var files: [String: (path: String, checkpoint: Checkpoint)] = [:]
         for path in twinPaths {
-            let twin = try Checkpoint.read(from: path).spec.model
+            let checkpoint = try Checkpoint.read(from: path)
+            let twin = checkpoint.spec.model
             let wanted = models.compactMap(ModelZoo.floatTwin(of:))
             guard wanted.contains(twin) else {
                 throw ValidationError("--twin \(path) holds '\(twin)', which is not the float twin of any of --models (\(models.map { "\($0): \(ModelZoo.floatTwin(of: $0) ?? "none")" }.joined(separator: ", ")))")
             }
-            if let other = files[twin] { throw ValidationError("--twin gives two files for '\(twin)': \(other) and \(path)") }
-            files[twin] = path
+            if let other = files[twin] { throw ValidationError("--twin gives two files for '\(twin)': \(other.path) and \(path)") }
+            files[twin] = (path, checkpoint)
         }
         return files
     }
