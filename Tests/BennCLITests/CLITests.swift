@@ -176,15 +176,19 @@ extension CLITests {
         let trained = try run(["train", "--model", "fcnn", "--epochs", "1", "--seed", "3", "--data", directory,
                                "--threads", "1", "-o", twin])
         XCTAssertEqual(trained.status, 0, trained.stderr)
-        func table(_ extra: [String]) throws -> [[String: Any]] {
+        func table(_ extra: [String]) throws -> (rows: [[String: Any]], log: String) {
             let report = directory + "/methods-\(extra.count).json"
             let r = try run(["bench", "methods", "--models", "tinycnn", "--methods", "reactnet", "--epochs", "1", "--seed", "3",
                              "--data", directory, "--threads", "1", "--report", report] + extra)
             XCTAssertEqual(r.status, 0, r.stderr)
             let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
-            return try XCTUnwrap(json["rows"] as? [[String: Any]])
+            return (try XCTUnwrap(json["rows"] as? [[String: Any]]), r.stdout + r.stderr)
         }
-        let fromFile = try table(["--twin", twin]), trainedHere = try table([])
+        let (fromFile, fileLog) = try table(["--twin", twin]), (trainedHere, hereLog) = try table([])
+        // Equal accuracies alone would also follow from retraining with the same seed.
+        XCTAssertTrue(fileLog.contains("fcnn (float) from \(twin)"), fileLog)
+        XCTAssertFalse(fileLog.contains("training fcnn"), fileLog)
+        XCTAssertTrue(hereLog.contains("training fcnn (float)"), hereLog)
         XCTAssertEqual(fromFile.compactMap { $0["method"] as? String }, ["float", "reactnet"])
         XCTAssertEqual(fromFile[0]["twinFile"] as? String, twin)
         XCTAssertNil(trainedHere[0]["twinFile"] as? String)
