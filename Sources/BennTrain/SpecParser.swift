@@ -1,10 +1,19 @@
 import Foundation
 import BennNN
-import Yams
 
-/// Reads a `TrainingSpec` from YAML, rejecting unknown keys (a typo is an error that
+/// Reads a `TrainingSpec` from YAML or TOML, rejecting unknown keys (a typo is an error that
 /// names the line and suggests the nearest valid key, never a silently ignored field).
 public enum SpecParser {
+    /// The text formats a spec can be written in.
+    public enum Format: String, Sendable {
+        case yaml, toml
+
+        /// `.toml` files are TOML; anything else is read as YAML.
+        public init(path: String) {
+            self = path.lowercased().hasSuffix(".toml") ? .toml : .yaml
+        }
+    }
+
     public static func load(path: String) throws -> TrainingSpec {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SpecError(location: path, message: FileManager.default.fileExists(atPath: path)
@@ -13,21 +22,14 @@ public enum SpecParser {
         guard let text = String(data: data, encoding: .utf8) else {
             throw SpecError(location: path, message: "spec file is not UTF-8 text")
         }
-        return try parse(text, source: path)
+        return try parse(text, source: path, format: Format(path: path))
     }
 
-    public static func parse(_ text: String, source: String = "<spec>") throws -> TrainingSpec {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let YamlError.scanner(_, problem, mark, _), let YamlError.parser(_, problem, mark, _) {
-            throw SpecError(location: "\(source):\(mark.line):\(mark.column)", message: "YAML syntax error: \(problem)")
-        } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
-            throw SpecError(location: "\(source):\(context.mark.line):\(context.mark.column)",
-                            message: "key '\(duplicates.sorted().joined(separator: "', '"))' appears twice")
-        } catch {
-            let firstLine = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
-            throw SpecError(location: source, message: "YAML error: \(firstLine)")
+    public static func parse(_ text: String, source: String = "<spec>", format: Format = .yaml) throws -> TrainingSpec {
+        let root: SpecNode?
+        switch format {
+        case .yaml: root = try SpecNode.yaml(text, source: source)
+        case .toml: root = try SpecNode.toml(text, source: source)
         }
         var spec = TrainingSpec()
         guard let root else { return spec }
@@ -35,11 +37,11 @@ public enum SpecParser {
         let top = try r.mapping(root, "spec")
         try r.checkKeys(top, allowed: ["model", "method", "method_options", "seed", "threads", "data", "train", "ensemble"], section: "spec")
         // The method decides which options are valid, so it is read first.
-        for (key, value) in top where key.string == "method" {
+        for (key, value) in top where key.scalar == "method" {
             spec.method = MethodSpec(try r.choice(value, "method", MethodSpec.Name.self))
         }
         for (key, value) in top {
-            switch key.string {
+            switch key.scalar {
             case "model": spec.model = try r.string(value, "model")
             case "method": break
             case "method_options":
@@ -48,8 +50,8 @@ public enum SpecParser {
                 let allowed = MethodSpec.optionKeys(for: name)
                 try r.checkKeys(m, allowed: allowed, section: "method_options (method \(name.rawValue))")
                 for (k, v) in m {
-                    let f = "method_options.\(k.string ?? "")"
-                    switch k.string {
+                    let f = "method_options.\(k.scalar ?? "")"
+                    switch k.scalar {
                     case "gradient": spec.method.gradient = try r.choice(v, f, MethodSpec.WeightGradient.self)
                     case "activation_scaling": spec.method.activationScaling = try r.bool(v, f)
                     case "teacher": spec.method.teacher = try r.string(v, f)
@@ -76,7 +78,7 @@ public enum SpecParser {
                 let m = try r.mapping(value, "data")
                 try r.checkKeys(m, allowed: ["directory", "validation", "crop_padding", "flip", "limit", "test_limit"], section: "data")
                 for (k, v) in m {
-                    switch k.string {
+                    switch k.scalar {
                     case "directory": spec.data.directory = try r.string(v, "data.directory")
                     case "validation": spec.data.validation = try r.int(v, "data.validation", min: 0)
                     case "crop_padding": spec.data.cropPadding = try r.int(v, "data.crop_padding", min: 0)
@@ -92,8 +94,8 @@ public enum SpecParser {
                                              "weight_decay", "schedule", "step_epochs", "step_factor",
                                              "minimum_learning_rate", "label_smoothing"], section: "train")
                 for (k, v) in m {
-                    let f = "train.\(k.string ?? "")"
-                    switch k.string {
+                    let f = "train.\(k.scalar ?? "")"
+                    switch k.scalar {
                     case "epochs": spec.train.epochs = try r.int(v, f, min: 1)
                     case "batch_size": spec.train.batchSize = try r.int(v, f, min: 1)
                     case "optimizer": spec.train.optimizer = try r.choice(v, f, TrainingSpec.OptimizerKind.self)
@@ -113,8 +115,8 @@ public enum SpecParser {
                 let m = try r.mapping(value, "ensemble")
                 try r.checkKeys(m, allowed: ["strategy", "members", "aggregation", "boosting_rule", "sampling", "start"], section: "ensemble")
                 for (k, v) in m {
-                    let f = "ensemble.\(k.string ?? "")"
-                    switch k.string {
+                    let f = "ensemble.\(k.scalar ?? "")"
+                    switch k.scalar {
                     case "strategy": spec.ensemble.strategy = try r.choice(v, f, TrainingSpec.Strategy.self)
                     case "members": spec.ensemble.members = try r.int(v, f, min: 1)
                     case "aggregation": spec.ensemble.aggregation = try r.choice(v, f, TrainingSpec.Aggregation.self)
@@ -136,23 +138,26 @@ public enum SpecParser {
         return spec
     }
 
-    /// Typed access to YAML nodes with errors that point at the node.
+    /// Typed access to spec nodes with errors that point at the node.
     struct Reader {
         let source: String
 
-        func at(_ node: Node) -> String {
-            node.mark.map { "\(source):\($0.line):\($0.column)" } ?? source
+        typealias Mapping = [(key: SpecNode, value: SpecNode)]
+
+        func at(_ node: SpecNode) -> String {
+            guard let line = node.line, let column = node.column else { return source }
+            return "\(source):\(line):\(column)"
         }
 
-        func mapping(_ node: Node, _ field: String) throws -> Node.Mapping {
+        func mapping(_ node: SpecNode, _ field: String) throws -> Mapping {
             guard let m = node.mapping else { throw SpecError(location: at(node), message: "\(field) must be a mapping of keys to values") }
             return m
         }
 
-        func checkKeys(_ m: Node.Mapping, allowed: [String], section: String) throws {
+        func checkKeys(_ m: Mapping, allowed: [String], section: String) throws {
             var seen = Set<String>()
-            for key in m.keys {
-                let k = key.string ?? ""
+            for (key, _) in m {
+                let k = key.scalar ?? ""
                 guard allowed.contains(k) else {
                     let hint = nearest(k, in: allowed).map { " (did you mean '\($0)'?)" } ?? ""
                     throw SpecError(location: at(key),
@@ -162,14 +167,14 @@ public enum SpecParser {
             }
         }
 
-        func scalar(_ node: Node, _ field: String) throws -> String {
-            guard let s = node.scalar?.string else { throw SpecError(location: at(node), message: "\(field) must be a single value") }
+        func scalar(_ node: SpecNode, _ field: String) throws -> String {
+            guard let s = node.scalar else { throw SpecError(location: at(node), message: "\(field) must be a single value") }
             return s
         }
 
-        func string(_ node: Node, _ field: String) throws -> String { try scalar(node, field) }
+        func string(_ node: SpecNode, _ field: String) throws -> String { try scalar(node, field) }
 
-        func int(_ node: Node, _ field: String, min: Int) throws -> Int {
+        func int(_ node: SpecNode, _ field: String, min: Int) throws -> Int {
             let s = try scalar(node, field)
             guard let v = Int(s.replacingOccurrences(of: "_", with: "")) else {
                 throw SpecError(location: at(node), message: "\(field) must be a whole number, got '\(s)'")
@@ -178,13 +183,13 @@ public enum SpecParser {
             return v
         }
 
-        func float(_ node: Node, _ field: String) throws -> Float {
+        func float(_ node: SpecNode, _ field: String) throws -> Float {
             let s = try scalar(node, field)
             guard let v = Float(s), v.isFinite else { throw SpecError(location: at(node), message: "\(field) must be a number, got '\(s)'") }
             return v
         }
 
-        func bool(_ node: Node, _ field: String) throws -> Bool {
+        func bool(_ node: SpecNode, _ field: String) throws -> Bool {
             let s = try scalar(node, field).lowercased()
             switch s {
             case "true", "yes", "on": return true
@@ -193,7 +198,7 @@ public enum SpecParser {
             }
         }
 
-        func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ field: String, _: T.Type) throws -> T where T.RawValue == String {
+        func choice<T: RawRepresentable & CaseIterable>(_ node: SpecNode, _ field: String, _: T.Type) throws -> T where T.RawValue == String {
             let s = try scalar(node, field)
             guard let v = T(rawValue: s) else {
                 let valid = T.allCases.map(\.rawValue)

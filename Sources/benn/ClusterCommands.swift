@@ -138,7 +138,7 @@ struct ClientOptions: ParsableArguments {
 
 struct Submit: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Send a spec to a coordinator; optionally wait and download the artifact.")
-    @Argument(help: "A YAML spec.") var spec: String
+    @Argument(help: "A spec file: TOML if it ends in .toml, YAML otherwise.") var spec: String
     @OptionGroup var options: ClientOptions
     @Option(name: .customLong("remote-output"), help: "Artifact file name in the coordinator's state directory (artifacts/NAME).") var remoteOutput: String?
     @Flag(help: "Wait until the spec is finished.") var wait = false

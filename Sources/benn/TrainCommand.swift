@@ -14,7 +14,7 @@ struct Train: ParsableCommand {
         abstract: "Train one model in-process from a spec file or flags.",
         discussion: "Flags override the spec file. The trained model (a checkpoint that can also resume training) is written after every epoch.")
 
-    @Argument(help: "A YAML spec file (optional; flags alone are enough).")
+    @Argument(help: "A spec file, TOML if it ends in .toml and YAML otherwise (optional; flags alone are enough).")
     var spec: String?
 
     @Option(help: "Model: \(ModelZoo.names.joined(separator: ", ")).") var model: String?

@@ -94,6 +94,46 @@ final class CLITests: XCTestCase {
         assertCleanFailure(try run(["train", spec]), mentions: "spec.yaml:3:3: unknown key 'epochz' in train (did you mean 'epochs'?)")
     }
 
+    /// `benn train spec.toml` trains what the same spec in YAML trains, to the same figures.
+    func testTrainFromATOMLSpecMatchesTheYAMLSpec() throws {
+        try writeDataset()
+        let yaml = directory + "/spec.yaml", toml = directory + "/spec.toml"
+        try """
+        model: tinymlp
+        seed: 5
+        data:
+          directory: \(directory!)
+        train:
+          epochs: 2
+          batch_size: 16
+          learning_rate: 0.01
+        """.write(toFile: yaml, atomically: true, encoding: .utf8)
+        try """
+        model = "tinymlp"
+        seed = 5
+        data.directory = "\(directory!)"
+        [train]
+        epochs = 2
+        batch_size = 16
+        learning_rate = 1e-2
+        """.write(toFile: toml, atomically: true, encoding: .utf8)
+        var reports: [[String: Any]] = []
+        for spec in [yaml, toml] {
+            let report = spec + ".json"
+            let r = try run(["train", spec, "--threads", "1", "-o", spec + ".ckpt", "--report", report])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            reports.append(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any])
+        }
+        XCTAssertEqual(reports[1]["seed"] as? Int, 5)
+        XCTAssertEqual((reports[1]["epochs"] as? [Any])?.count, 2)
+        XCTAssertEqual(reports[0]["finalTestAccuracy"] as? Double, reports[1]["finalTestAccuracy"] as? Double)
+        XCTAssertEqual(reports[0]["spec"] as? NSDictionary, reports[1]["spec"] as? NSDictionary)
+        try "model = \"tinymlp\"\n[train]\nepochz = 2\n".write(toFile: toml, atomically: true, encoding: .utf8)
+        assertCleanFailure(try run(["train", toml]), mentions: "spec.toml:3:1: unknown key 'epochz' in train (did you mean 'epochs'?)")
+        try "model = tinymlp\n".write(toFile: toml, atomically: true, encoding: .utf8)
+        assertCleanFailure(try run(["train", toml]), mentions: "spec.toml:1:9: invalid TOML: 'tinymlp' is not a TOML value")
+    }
+
     func testTruncatedAndWrongMagicIDX() throws {
         try writeDataset()
         let images = directory + "/train-images-idx3-ubyte"
