@@ -1,3 +1,5 @@
+import Foundation
+
 extension SpecNode {
     /// Parses TOML 1.0 text into a mapping node (the root table). Everything a spec can
     /// hold is read: tables, dotted and quoted keys, inline tables, arrays, every string
@@ -333,6 +335,7 @@ private struct TOMLParser {
             guard let ch = peek(), ch != "\n", ch != "\r" else {
                 throw error(at: l, c, "string not closed on its line (a \" is missing)")
             }
+            try refuseControl(ch)
             advance()
             if ch == "\"" { return s }
             if ch == "\\" { s.unicodeScalars.append(try escape()) } else { s.unicodeScalars.append(ch) }
@@ -370,6 +373,7 @@ private struct TOMLParser {
                 try newline()
                 s.append("\n")
             } else {
+                try refuseControl(ch)
                 advance()
                 s.unicodeScalars.append(ch)
             }
@@ -384,6 +388,7 @@ private struct TOMLParser {
             guard let ch = peek(), ch != "\n", ch != "\r" else {
                 throw error(at: l, c, "string not closed on its line (a ' is missing)")
             }
+            try refuseControl(ch)
             advance()
             if ch == "'" { return s }
             s.unicodeScalars.append(ch)
@@ -408,6 +413,7 @@ private struct TOMLParser {
                 try newline()
                 s.append("\n")
             } else {
+                try refuseControl(ch)
                 advance()
                 s.unicodeScalars.append(ch)
             }
@@ -426,7 +432,6 @@ private struct TOMLParser {
         case "n": return "\n"
         case "f": return "\u{0C}"
         case "r": return "\r"
-        case "e": return "\u{1B}"
         case "u", "U":
             let count = e == "u" ? 4 : 8
             var hex = ""
@@ -442,11 +447,19 @@ private struct TOMLParser {
             }
             return scalar
         default:
-            throw error(at: l, c, "unknown escape '\\\(e)' (valid: \\\" \\\\ \\b \\t \\n \\f \\r \\e \\uXXXX \\UXXXXXXXX)")
+            throw error(at: l, c, "unknown escape '\\\(e)' (valid: \\\" \\\\ \\b \\t \\n \\f \\r \\uXXXX \\UXXXXXXXX)")
         }
     }
 
     // MARK: - Characters, blanks and positions
+
+    /// Strings and comments may not hold control characters other than tab (newlines
+    /// are handled by their callers).
+    func refuseControl(_ c: Unicode.Scalar) throws {
+        if c.value < 0x20 && c != "\t" && c != "\n" && c != "\r" || c.value == 0x7F {
+            throw error("control character U+\(String(format: "%04X", c.value)) is not allowed here (in a string, write it as an escape)")
+        }
+    }
 
     func peek() -> Unicode.Scalar? { position < text.count ? text[position] : nil }
 
@@ -482,7 +495,7 @@ private struct TOMLParser {
 
     mutating func skipComment() throws {
         while let c = peek(), c != "\n", c != "\r" {
-            if c.value < 0x20 && c != "\t" || c.value == 0x7F { throw error("control character U+\(String(c.value, radix: 16, uppercase: true)) in a comment") }
+            try refuseControl(c)
             advance()
         }
     }
