@@ -5,7 +5,7 @@ import PackageDescription
 //   benn (executable) -> BennServe, BennCluster -> BennEnsemble -> BennTrain, BennInference
 //   BennCluster -> BennTransport -> CZMQ
 //   BennTrain -> BennNN -> BennKernels -> CBennKernels;  BennTrain -> BennData -> BennRandom, CZlib, CBennHash
-//   BennNN -> BennTensor -> BennBLAS, BennRandom;  BennInference -> BennNN
+//   BennNN -> BennTensor -> BennBLAS, BennRandom, CBennMalloc;  BennInference -> BennNN
 let package = Package(
     name: "benn",
     platforms: [.macOS(.v13)],
@@ -27,7 +27,9 @@ let package = Package(
         .target(name: "BennRandom"),
         .target(name: "BennBLAS"),
         .target(name: "BennKernels", dependencies: ["CBennKernels"]),
-        .target(name: "BennTensor", dependencies: ["BennBLAS", "BennRandom"]),
+        // glibc's malloc settings (not in Swift's Glibc module).
+        .target(name: "CBennMalloc"),
+        .target(name: "BennTensor", dependencies: ["BennBLAS", "BennRandom", "CBennMalloc"]),
         .target(name: "CBennHash", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "BennData", dependencies: ["BennRandom", "CZlib", "CBennHash"]),
         .target(name: "BennTransport", dependencies: ["CZMQ"]),
@@ -44,11 +46,12 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .executableTarget(name: "benn", dependencies: [
-            "BennTrain", "BennEnsemble", "BennCluster", "BennInference", "BennServe",
+            "BennTensor", "BennTrain", "BennEnsemble", "BennCluster", "BennInference", "BennServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BennRandomTests", dependencies: ["BennRandom"]),
         .testTarget(name: "BennBLASTests", dependencies: ["BennBLAS"]),
+        .testTarget(name: "BennTensorTests", dependencies: ["BennTensor"]),
         .testTarget(name: "BennKernelsTests", dependencies: ["BennKernels"]),
         .testTarget(name: "BennDataTests", dependencies: ["BennData"]),
         .testTarget(name: "BennNNTests", dependencies: ["BennNN"]),

@@ -82,9 +82,8 @@ public final class SignActivation: Layer {
         var out = x
         if let c = constantShift {
             let channels = c.count, rows = x.count / max(1, channels)
-            out.withMutablePointer { p in
-                for r in 0..<rows { for j in 0..<channels { p[r * channels + j] += c[j] } }
-            }
+            out = Tensor(uninitializedShape: x.shape)
+            x.withPointer { px in out.withMutablePointer { benn_add_rows(px, $0, rows, channels, c) } }
         } else if let excitation {
             out = excitation.apply(x)
         }
@@ -121,9 +120,7 @@ public final class SignActivation: Layer {
             // d(x + b)/db = 1; d(x + sigmoid(b))/db = sigmoid'(b).
             let c = bias.value.count, rows = n / max(1, c)
             var sums = [Float](repeating: 0, count: c)
-            dx.withPointer { pd in
-                for r in 0..<rows { for j in 0..<c { sums[j] += pd[r * c + j] } }
-            }
+            dx.withPointer { pd in benn_column_sums(pd, rows, c, &sums) }
             for j in 0..<c {
                 var s = sums[j]
                 if quantizer.shift == .selfDistributionStatic {

@@ -32,9 +32,9 @@ public final class RPReLU: Layer, PointwiseEvaluation {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let c = slope.value.count, rows = x.count / c, n = x.count
         if training {
-            centered = x
-            shiftIn.value.withPointer { b1 in
-                centered.withMutablePointer { p in for r in 0..<rows { for j in 0..<c { p[r * c + j] += b1[j] } } }
+            centered = Tensor(uninitializedShape: x.shape)
+            x.withPointer { px in
+                shiftIn.value.withPointer { b1 in centered.withMutablePointer { benn_add_rows(px, $0, rows, c, b1) } }
             }
         }
         var y = Tensor(uninitializedShape: x.shape)
@@ -49,17 +49,7 @@ public final class RPReLU: Layer, PointwiseEvaluation {
         slope.value.withPointer { a in
             centered.withPointer { v in
                 dx.withMutablePointer { g in
-                    for r in 0..<rows {
-                        for j in 0..<c {
-                            let i = r * c + j
-                            gOut[j] += g[i]
-                            if v[i] <= 0 {
-                                gSlope[j] += g[i] * v[i]
-                                g[i] *= a[j]
-                            }
-                            gIn[j] += g[i]
-                        }
-                    }
+                    benn_rprelu_backward(v, g, rows, c, a, &gIn, &gSlope, &gOut)
                 }
             }
         }

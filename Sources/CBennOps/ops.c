@@ -222,3 +222,38 @@ void benn_rprelu(const float *restrict x, float *restrict y, size_t rows, size_t
         }
     }
 }
+
+BENN_CLONES
+void benn_rprelu_backward(const float *restrict v, float *restrict g, size_t rows, size_t c, const float *restrict slope,
+                          float *restrict g_in, float *restrict g_slope, float *restrict g_out) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *vr = v + r * c;
+        float *gr = g + r * c;
+        for (size_t j = 0; j < c; j++) {
+            float gi = gr[j];
+            int negative = vr[j] <= 0.0f;
+            g_out[j] += gi;
+            g_slope[j] += negative ? gi * vr[j] : 0.0f;
+            gi = negative ? gi * slope[j] : gi;
+            gr[j] = gi;
+            g_in[j] += gi;
+        }
+    }
+}
+
+BENN_CLONES
+void benn_column_sums(const float *restrict x, size_t rows, size_t c, float *restrict sums) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * c;
+        for (size_t j = 0; j < c; j++) sums[j] += xr[j];
+    }
+}
+
+BENN_CLONES
+void benn_add_rows(const float *x, float *y, size_t rows, size_t c, const float *restrict b) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * c;
+        float *yr = y + r * c;
+        for (size_t j = 0; j < c; j++) yr[j] = xr[j] + b[j];
+    }
+}

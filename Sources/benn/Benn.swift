@@ -1,4 +1,5 @@
 import ArgumentParser
+import BennTensor
 import BennTrain
 
 @main
@@ -9,6 +10,11 @@ struct Benn: ParsableCommand {
         version: BennVersion.current,
         subcommands: [Train.self, Eval.self, Predict.self, Inspect.self, Serve.self, CoordinatorCommand.self, WorkerCommand.self, Submit.self, Status.self, Keygen.self, Bench.self, Info.self]
     )
+
+    static func main() {
+        HeapTuning.keepFreedMemoryForReuse()
+        main(nil)
+    }
 }
 
 /// Runs a command body, turning any error into one clear line on stderr and exit code 1

@@ -31,6 +31,15 @@ void benn_bn_input_grad(const float *dy, const float *xhat, float *dx, size_t ro
 /// x and y must not overlap.
 void benn_rprelu(const float *x, float *y, size_t rows, size_t c,
                  const float *shift_in, const float *slope, const float *shift_out);
+/// RPReLU's backward pass over rows x c, given v = x + shift_in from the forward pass:
+/// g becomes dx in place (g[i] *= slope[j] where v <= 0), and the per-channel sums of the
+/// incoming g (g_out), of g*v where v <= 0 (g_slope) and of dx (g_in) are added in row order.
+void benn_rprelu_backward(const float *v, float *g, size_t rows, size_t c, const float *slope,
+                          float *g_in, float *g_slope, float *g_out);
+/// sums[j] += x[r*c + j] for every row r, in row order.
+void benn_column_sums(const float *x, size_t rows, size_t c, float *sums);
+/// y[r*c + j] = x[r*c + j] + b[j]. x and y may be the same.
+void benn_add_rows(const float *x, float *y, size_t rows, size_t c, const float *b);
 /// y = max(x, 0)
 void benn_relu(const float *x, float *y, size_t n);
 /// dx = x > 0 ? dy : 0

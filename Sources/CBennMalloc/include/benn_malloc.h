@@ -1,0 +1,11 @@
+#ifndef BENN_MALLOC_H
+#define BENN_MALLOC_H
+
+/// Serves every allocation from the heap (no per-block mmap) and never trims the heap, so
+/// large blocks freed by one training step are reused by the next without page faults.
+/// Returns 1 when applied (glibc), 0 where the C library has no such settings.
+int benn_keep_freed_memory(void);
+/// Back to glibc's defaults: large blocks mmapped and unmapped on free, the heap trimmed.
+int benn_return_freed_memory(void);
+
+#endif

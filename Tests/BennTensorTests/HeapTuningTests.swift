@@ -1,0 +1,41 @@
+import XCTest
+import BennTensor
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class HeapTuningTests: XCTestCase {
+    /// With the tuning a freed large block comes back on the next allocation of its size
+    /// with its pages still mapped; with glibc's defaults every allocation faults them in
+    /// again. Measured against the defaults in the same process.
+    func testAFreedLargeBlockIsReusedWithoutPageFaults() throws {
+        #if canImport(Glibc)
+        if let t = getenv("GLIBC_TUNABLES"), String(cString: t).contains("malloc") {
+            throw XCTSkip("GLIBC_TUNABLES sets malloc here, so benn leaves it alone")
+        }
+        let bytes = 64 << 20, pages = bytes / Int(getpagesize())
+        func faultsWhileFilling() -> Int {
+            var before = rusage(), after = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &before)
+            let block = malloc(bytes)!
+            memset(block, 1, bytes)
+            free(block)
+            getrusage(RUSAGE_SELF.rawValue, &after)
+            return after.ru_minflt - before.ru_minflt
+        }
+        defer { HeapTuning.returnFreedMemory() }
+        XCTAssertTrue(HeapTuning.returnFreedMemory())
+        _ = faultsWhileFilling()
+        let defaults = faultsWhileFilling()
+        guard defaults > pages / 2 else {
+            throw XCTSkip("the kernel maps this block with huge pages (\(defaults) faults for \(pages) pages)")
+        }
+        XCTAssertTrue(HeapTuning.keepFreedMemoryForReuse())
+        _ = faultsWhileFilling()
+        let tuned = faultsWhileFilling()
+        XCTAssertLessThan(tuned, pages / 20, "with glibc's defaults: \(defaults) faults for \(pages) pages")
+        #else
+        throw XCTSkip("glibc only")
+        #endif
+    }
+}
