@@ -215,10 +215,10 @@ private struct TOMLParser {
         func at(_ kind: SpecNode.Kind) -> SpecNode { SpecNode(kind, line: l, column: c) }
         switch peek() {
         case "\"":
-            if lookahead("\"\"\"") { return at(.scalar(try multilineBasicString())) }
+            if lookahead("\"\"\"") { return at(.scalar(try multilineString(quote: "\""))) }
             return at(.scalar(try basicString()))
         case "'":
-            if lookahead("'''") { return at(.scalar(try multilineLiteralString())) }
+            if lookahead("'''") { return at(.scalar(try multilineString(quote: "'"))) }
             return at(.scalar(try literalString()))
         case "[":
             return at(.sequence(try array()))
@@ -342,44 +342,6 @@ private struct TOMLParser {
         }
     }
 
-    mutating func multilineBasicString() throws -> String {
-        let (l, c) = (line, column)
-        advance(3)
-        try skipOneNewline()
-        var s = ""
-        while true {
-            guard let ch = peek() else { throw error(at: l, c, "string opened with \"\"\" is not closed") }
-            if lookahead("\"\"\"") {
-                // Up to two quotes may sit right before the closing three.
-                var extra = 0
-                while extra < 2, position + 3 + extra < text.count, text[position + 3 + extra] == "\"" { extra += 1 }
-                for _ in 0..<extra { s.append("\"") }
-                advance(3 + extra)
-                return s
-            }
-            if ch == "\\" {
-                advance()
-                // A backslash at the end of a line joins it to the next non-blank text.
-                var probe = position
-                while probe < text.count, text[probe] == " " || text[probe] == "\t" { probe += 1 }
-                if probe < text.count, text[probe] == "\n" || text[probe] == "\r" {
-                    while let w = peek(), w == " " || w == "\t" || w == "\n" || w == "\r" {
-                        if w == "\n" || w == "\r" { try newline() } else { advance() }
-                    }
-                } else {
-                    s.unicodeScalars.append(try escape())
-                }
-            } else if ch == "\n" || ch == "\r" {
-                try newline()
-                s.append("\n")
-            } else {
-                try refuseControl(ch)
-                advance()
-                s.unicodeScalars.append(ch)
-            }
-        }
-    }
-
     mutating func literalString() throws -> String {
         let (l, c) = (line, column)
         advance()
@@ -395,21 +357,37 @@ private struct TOMLParser {
         }
     }
 
-    mutating func multilineLiteralString() throws -> String {
+    /// `"""..."""` (escapes, line-ending backslashes) or `'''...'''` (text as written).
+    mutating func multilineString(quote: Unicode.Scalar) throws -> String {
         let (l, c) = (line, column)
+        let delimiter = String(repeating: String(Character(quote)), count: 3)
+        let escapes = quote == "\""
         advance(3)
         try skipOneNewline()
         var s = ""
         while true {
-            guard let ch = peek() else { throw error(at: l, c, "string opened with ''' is not closed") }
-            if lookahead("'''") {
+            guard let ch = peek() else { throw error(at: l, c, "string opened with \(delimiter) is not closed") }
+            if lookahead(delimiter) {
+                // Up to two quotes may sit right before the closing three.
                 var extra = 0
-                while extra < 2, position + 3 + extra < text.count, text[position + 3 + extra] == "'" { extra += 1 }
-                for _ in 0..<extra { s.append("'") }
+                while extra < 2, position + 3 + extra < text.count, text[position + 3 + extra] == quote { extra += 1 }
+                s.unicodeScalars.append(contentsOf: repeatElement(quote, count: extra))
                 advance(3 + extra)
                 return s
             }
-            if ch == "\n" || ch == "\r" {
+            if escapes && ch == "\\" {
+                advance()
+                // A backslash at the end of a line joins it to the next non-blank text.
+                var probe = position
+                while probe < text.count, text[probe] == " " || text[probe] == "\t" { probe += 1 }
+                if probe < text.count, text[probe] == "\n" || text[probe] == "\r" {
+                    while let w = peek(), w == " " || w == "\t" || w == "\n" || w == "\r" {
+                        if w == "\n" || w == "\r" { try newline() } else { advance() }
+                    }
+                } else {
+                    s.unicodeScalars.append(try escape())
+                }
+            } else if ch == "\n" || ch == "\r" {
                 try newline()
                 s.append("\n")
             } else {
