@@ -22,6 +22,13 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     public enum SurrogateKind: String, Codable, Sendable, CaseIterable {
         case ede, approxSign = "approx_sign", ste
     }
+    /// Where a ResNet model's real-valued shortcuts go.
+    public enum ShortcutPlacement: String, Codable, Sendable, CaseIterable {
+        /// Bi-Real's: one around every binary convolution.
+        case perConv = "per_conv"
+        /// The standard ResNet basic block's: one around each pair of binary convolutions.
+        case perBlock = "per_block"
+    }
 
     public var name: Name = .bnn
     /// xnor: `full` (default); bireal: `straight_through` (default, the public code's rule;
@@ -82,18 +89,25 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// defined, binary from the first layer's weights to the classifier). No effect on
     /// models whose ends are already real (`breal18`).
     public var realFirstLast: Bool?
+    /// Every method, ResNet models only (`breal18`, `tinyres`): where the shortcuts go (nil:
+    /// `per_conv` for bireal, reactnet and sdbnn, whose authors' ResNets have one around
+    /// every binary convolution; `per_block` for bnn and xnor, the standard ResNet block
+    /// that XNOR-Net's ResNet-18 and Bi-Real's baselines binarize). Plain models get
+    /// shortcuts from the method alone (bireal, reactnet).
+    public var resnetShortcut: ShortcutPlacement?
 
     public init(_ name: Name = .bnn) { self.name = name }
 
     /// The option keys each method accepts in a spec's `method_options`.
     public static func optionKeys(for name: Name) -> [String] {
+        let everyMethod = ["real_first_last", "resnet_shortcut"]
         switch name {
-        case .bnn: return ["real_first_last"]
-        case .xnor: return ["gradient", "activation_scaling", "mean_center", "real_first_last"]
-        case .bireal: return ["gradient", "pretrain_epochs", "real_first_last"]
-        case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs", "restart_schedule", "repeat_first_step", "real_first_last"]
+        case .bnn: return everyMethod
+        case .xnor: return ["gradient", "activation_scaling", "mean_center"] + everyMethod
+        case .bireal: return ["gradient", "pretrain_epochs"] + everyMethod
+        case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs", "restart_schedule", "repeat_first_step"] + everyMethod
         case .sdbnn: return ["activation_shift", "se_reduction", "surrogate", "weight_surrogate", "ede_min_temperature", "ede_max_temperature",
-                             "teacher", "teacher_epochs", "two_step", "first_step_epochs", "real_first_last"]
+                             "teacher", "teacher_epochs", "two_step", "first_step_epochs"] + everyMethod
         }
     }
 
@@ -120,6 +134,11 @@ public struct MethodSpec: Codable, Sendable, Equatable {
 
     /// Whether binary blocks get real-valued shortcuts under this method.
     public var addsShortcuts: Bool { name == .bireal || name == .reactnet }
+
+    /// Where ResNet models put their shortcuts under this method.
+    public var resnetShortcutPlacement: ShortcutPlacement {
+        resnetShortcut ?? (name == .bnn || name == .xnor ? .perBlock : .perConv)
+    }
 
     var weightGradient: WeightQuantizer.Gradient {
         switch gradient ?? (name == .xnor ? .full : .straightThrough) {

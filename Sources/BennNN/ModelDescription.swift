@@ -74,6 +74,9 @@ public enum ModelZoo {
     /// Whether the model is a real-valued twin (no binary layers, no method applies).
     public static func isFloat(_ name: String) -> Bool { ["fmlp", "fcnn", "freal18"].contains(name) }
 
+    /// Whether the model is a ResNet (where `resnet_shortcut` places the shortcuts).
+    public static func isResNet(_ name: String) -> Bool { ["breal18", "freal18", "tinyres"].contains(name) }
+
     /// The float twin of a binary model (the ReActNet teacher).
     public static func floatTwin(of name: String) -> String? {
         switch name {
@@ -91,7 +94,7 @@ public enum ModelZoo {
         }
         var method = method
         if method.edeMinimumTemperature == nil {
-            method.edeMinimumTemperature = ["breal18", "tinyres"].contains(name) ? 1e-3 : 0.1
+            method.edeMinimumTemperature = isResNet(name) ? 1e-3 : 0.1
         }
         let layers: [LayerSpec]
         switch name {
@@ -126,15 +129,22 @@ public enum ModelZoo {
         body.append(.batchNorm)
         var out = body
         if residual && input.count == 3 && output.count == 3 {
-            var shortcut: [LayerSpec] = []
-            if pool > 1 { shortcut.append(.averagePool(size: pool)) }
-            if output[2] != input[2] || stride > 1 {
-                shortcut += [.conv(filters: output[2], kernel: 1, stride: stride, same: false, binaryWeights: false), .batchNorm]
-            }
-            out = [.residual(body: body, shortcut: shortcut)]
+            out = [.residual(body: body, shortcut: shortcut(pool: pool, stride: stride, input: input, output: output))]
         }
         if method.name == .reactnet { out.append(.rprelu) }
         return out
+    }
+
+    /// The real path from a block's input to its output shape: identity, average pooling
+    /// where the body pools, and a real 1x1 convolution with batch norm where the width or
+    /// the stride changes (Bi-Real's downsampling shortcut).
+    static func shortcut(pool: Int, stride: Int, input: [Int], output: [Int]) -> [LayerSpec] {
+        var path: [LayerSpec] = []
+        if pool > 1 { path.append(.averagePool(size: pool)) }
+        if output[2] != input[2] || stride > 1 {
+            path += [.conv(filters: output[2], kernel: 1, stride: stride, same: false, binaryWeights: false), .batchNorm]
+        }
+        return path
     }
 
     static func binaryConv(_ filters: Int, stride: Int = 1, _ method: MethodSpec) -> LayerSpec {
@@ -204,19 +214,31 @@ public enum ModelZoo {
     }
 
     /// `breal18`: a Bi-Real-18-style ResNet for 28x28 inputs (see docs/methods.md): a real
-    /// 3x3 stem, `blocksPerStage` binary 3x3 blocks per stage with a real shortcut around
-    /// every binary convolution (stride 2 and a strided 1x1 real shortcut at each new
-    /// stage), global average pooling and a real classifier. The float twin replaces each
-    /// sign by nothing and uses ReLU after every block.
+    /// 3x3 stem, `blocksPerStage` binary 3x3 blocks per stage (stride 2 and a strided 1x1
+    /// real shortcut at each new stage), global average pooling and a real classifier. The
+    /// binary shortcuts go where the method's `resnetShortcutPlacement` says: around every
+    /// binary convolution, or around each pair of them as in the standard ResNet block. The
+    /// float twin has a shortcut around every convolution, ReLU after every block.
     static func resnet(input: [Int], widths: [Int], blocksPerStage: Int, binary: Bool, classes: Int, method: MethodSpec) -> [LayerSpec] {
         var l: [LayerSpec] = [.conv(filters: widths[0], kernel: 3, stride: 1, same: true, binaryWeights: false), .batchNorm]
         var shape = [input[0], input[1], widths[0]]
+        let pairs = binary && method.resnetShortcutPlacement == .perBlock
+        precondition(!pairs || blocksPerStage % 2 == 0, "per_block shortcuts pair the binary convolutions of a stage")
+        var pairInput = shape, pairStride = 1
+        var pairBody: [LayerSpec] = []
         for (s, width) in widths.enumerated() {
             for b in 0..<blocksPerStage {
                 let stride = s > 0 && b == 0 ? 2 : 1
                 let side = (shape[0] + 2 - 3) / stride + 1
                 let out = [side, side, width]
-                if binary {
+                if pairs {
+                    if b % 2 == 0 { pairInput = shape; pairStride = stride; pairBody = [] }
+                    pairBody += block(binaryConv(width, stride: stride, method), pool: 1, stride: stride, input: shape, output: out,
+                                      method: method, residual: false)
+                    if b % 2 == 1 {
+                        l.append(.residual(body: pairBody, shortcut: shortcut(pool: 1, stride: pairStride, input: pairInput, output: out)))
+                    }
+                } else if binary {
                     l += block(binaryConv(width, stride: stride, method), pool: 1, stride: stride, input: shape, output: out,
                                method: method, residual: true)
                 } else {

@@ -63,6 +63,7 @@ public enum SpecParser {
                     case "pretrain_epochs": spec.method.pretrainEpochs = try r.int(v, f, min: 0)
                     case "mean_center": spec.method.meanCenter = try r.bool(v, f)
                     case "real_first_last": spec.method.realFirstLast = try r.bool(v, f)
+                    case "resnet_shortcut": spec.method.resnetShortcut = try r.choice(v, f, MethodSpec.ShortcutPlacement.self)
                     case "activation_shift": spec.method.activationShift = try r.choice(v, f, MethodSpec.ShiftKind.self)
                     case "se_reduction": spec.method.seReduction = try r.int(v, f, min: 1)
                     case "surrogate": spec.method.surrogate = try r.choice(v, f, MethodSpec.SurrogateKind.self)

@@ -166,5 +166,6 @@ struct BenchEnsemble: ParsableCommand {
 /// `--boosting-rule samme_shrunk`: parsed and listed in the help by its spec name.
 extension TrainingSpec.BoostingRule: ExpressibleByArgument {}
 extension MethodSpec.Name: ExpressibleByArgument {}
+extension MethodSpec.ShortcutPlacement: ExpressibleByArgument {}
 extension TrainingSpec.Start: ExpressibleByArgument {}
 extension TrainingSpec.Sampling: ExpressibleByArgument {}

@@ -33,6 +33,8 @@ struct BenchMethods: ParsableCommand {
     var printSteps = false
     @Flag(name: .customLong("real-first-last"), help: "Keep every binary model's first-layer weights and classifier real (method_options.real_first_last).")
     var realFirstLast = false
+    @Option(name: .customLong("resnet-shortcut"), help: "Where every binary ResNet row puts its shortcuts: per_conv or per_block (method_options.resnet_shortcut; default: each method's own).")
+    var resnetShortcut: MethodSpec.ShortcutPlacement?
     @Option(name: .customLong("twin"), help: "A float twin already trained with this table's recipe, seed and data (`benn train --model fcnn ... -o FILE`): its row and ReActNet's teacher come from it instead of a new training. Repeat for several models.")
     var twinPaths: [String] = []
 
@@ -47,6 +49,9 @@ struct BenchMethods: ParsableCommand {
         var folded: Bool
         var wallSeconds: Double
         var realFirstLast: Bool
+        /// Where a binary ResNet row's shortcuts went (`per_conv` or `per_block`); nil on
+        /// plain models and float twins.
+        var resnetShortcut: String?
         /// The checkpoint the float twin's row was read from (`--twin`); nil when trained here.
         var twinFile: String?
     }
@@ -125,6 +130,7 @@ struct BenchMethods: ParsableCommand {
                                     medianSamplesPerSecond: rates.isEmpty ? 0 : rates[rates.count / 2],
                                     imagesPerSecond: speed.first?.imagesPerSecond ?? 0,
                                     folded: net.isFolded, wallSeconds: wall, realFirstLast: spec.method.keepsEndsReal,
+                                    resnetShortcut: name != twin && ModelZoo.isResNet(name) ? spec.method.resnetShortcutPlacement.rawValue : nil,
                                     twinFile: name == twin ? twinFiles[twin]?.path : nil))
                 }
             }
@@ -201,6 +207,7 @@ struct BenchMethods: ParsableCommand {
     func methodSpec(_ name: MethodSpec.Name, floatTwin: Bool) -> MethodSpec {
         var method = MethodSpec(name)
         if realFirstLast && !floatTwin { method.realFirstLast = true }
+        if !floatTwin { method.resnetShortcut = resnetShortcut }
         return method
     }
 

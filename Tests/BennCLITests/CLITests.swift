@@ -207,6 +207,28 @@ extension CLITests {
 }
 
 extension CLITests {
+    /// `bench methods --resnet-shortcut` places every binary ResNet row's shortcuts (and the
+    /// report says where each row's went); without it each method places its own.
+    func testMethodBenchPlacesResNetShortcuts() throws {
+        try writeDataset()
+        for (flag, expected) in [(nil, ["per_block", "per_conv"]), ("per_conv", ["per_conv", "per_conv"])] {
+            let report = directory + "/methods-\(flag ?? "default").json"
+            let r = try run(["bench", "methods", "--models", "tinyres", "--methods", "bnn,bireal", "--epochs", "1", "--limit", "64",
+                             "--data", directory, "--threads", "1", "--report", report] + (flag.map { ["--resnet-shortcut", $0] } ?? []))
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+            let rows = try XCTUnwrap(json["rows"] as? [[String: Any]])
+            XCTAssertEqual(rows.compactMap { $0["method"] as? String }, ["float", "bnn", "bireal"])
+            XCTAssertNil(rows[0]["resnetShortcut"] as? String)
+            XCTAssertEqual(rows.compactMap { $0["resnetShortcut"] as? String }, expected)
+        }
+        let bad = try run(["bench", "methods", "--models", "tinyres", "--resnet-shortcut", "per_layer", "--data", directory])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("per_layer"), bad.stderr)
+    }
+}
+
+extension CLITests {
     /// `bench methods --twin FILE` takes the float twin from a checkpoint trained with the
     /// table's spec: its row is the file's, and ReActNet, which distils from it, trains to the
     /// same result as when the bench trains the twin itself.

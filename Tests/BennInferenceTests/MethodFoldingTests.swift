@@ -72,8 +72,15 @@ final class MethodFoldingTests: XCTestCase {
         }
     }
 
+    /// Both shortcut placements: around every binary convolution, and around each pair
+    /// (a residual whose body holds two binary blocks).
     func testEveryMethodFoldsOnTinyResNet() throws {
-        for m in methods() { try check("tinyres", m) }
+        for placement in MethodSpec.ShortcutPlacement.allCases {
+            for var m in methods() {
+                m.resnetShortcut = placement
+                try check("tinyres", m)
+            }
+        }
     }
 
     /// XNOR/Bi-Real/ReActNet scales and RSign shifts land in the integer thresholds: the

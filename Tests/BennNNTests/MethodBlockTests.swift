@@ -245,6 +245,43 @@ final class MethodBlockTests: XCTestCase {
         XCTAssertEqual(try ModelZoo.description(named: "bcnn", method: MethodSpec(.bnn)), try ModelZoo.description(named: "bcnn"))
     }
 
+    /// `resnet_shortcut`: bnn and xnor binarize the standard ResNet block (one shortcut
+    /// around each pair of binary convolutions), the other methods put one around every
+    /// binary convolution; the option overrides either way, and the weights are the same.
+    func testResNetShortcutPlacement() throws {
+        /// Per residual: how many binary 3x3 convolutions its body holds.
+        func bodies(_ layers: [LayerSpec]) -> [Int] {
+            layers.compactMap { layer -> Int? in
+                guard case let .residual(body, _) = layer else { return nil }
+                return body.filter {
+                    if case let .conv(_, kernel, _, _, binaryWeights) = $0 { return kernel == 3 && binaryWeights }
+                    if case .binaryConv = $0 { return true }
+                    return false
+                }.count
+            }
+        }
+        for name in MethodSpec.Name.allCases {
+            var method = MethodSpec(name)
+            let pairedByDefault = name == .bnn || name == .xnor
+            let byDefault = try ModelZoo.description(named: "breal18", method: method)
+            XCTAssertEqual(bodies(byDefault.layers), Array(repeating: pairedByDefault ? 2 : 1, count: pairedByDefault ? 8 : 16), "\(name)")
+            method.resnetShortcut = .perConv
+            let perConv = try ModelZoo.description(named: "breal18", method: method)
+            XCTAssertEqual(bodies(perConv.layers), Array(repeating: 1, count: 16), "\(name)")
+            method.resnetShortcut = .perBlock
+            let perBlock = try ModelZoo.description(named: "breal18", method: method)
+            XCTAssertEqual(bodies(perBlock.layers), Array(repeating: 2, count: 8), "\(name)")
+            XCTAssertEqual(try Sequential(perConv, seed: 1).parameterCount, try Sequential(perBlock, seed: 1).parameterCount, "\(name)")
+            // The plain models have no ResNet blocks: the option leaves them alone.
+            XCTAssertEqual(try ModelZoo.description(named: "bcnn", method: method), try ModelZoo.description(named: "bcnn", method: MethodSpec(name)))
+        }
+        // The float twin keeps a shortcut around every convolution.
+        XCTAssertEqual(try ModelZoo.description(named: "freal18").layers.filter {
+            if case .residual = $0 { return true }
+            return false
+        }.count, 16)
+    }
+
     /// `real_first_last`: the first layer's weights and the classifier (weights and input)
     /// turn real on the plain models, every binary layer between stays binary, and the
     /// ResNets, already real at both ends, do not change.

@@ -72,6 +72,18 @@ final class MethodSpecTests: XCTestCase {
         XCTAssertTrue(e.contains("s.yaml:4:20") && e.contains("method_options.real_first_last"), e)
     }
 
+    /// `resnet_shortcut` is every method's option; unset, the method decides.
+    func testResNetShortcutParsesForEveryMethod() throws {
+        for name in MethodSpec.Name.allCases {
+            let yaml = "model: breal18\nmethod: \(name.rawValue)\nmethod_options:\n  resnet_shortcut: per_block\n"
+            XCTAssertEqual(try SpecParser.parse(yaml).method.resnetShortcutPlacement, .perBlock, "\(name)")
+            XCTAssertNil(try SpecParser.parse("model: breal18\nmethod: \(name.rawValue)\n").method.resnetShortcut, "\(name)")
+        }
+        let e = error("model: breal18\nmethod_options:\n  resnet_shortcut: per_layer\n")
+        XCTAssertTrue(e.contains("s.yaml:3:20") && e.contains("method_options.resnet_shortcut"), e)
+        XCTAssertTrue(e.contains("valid: per_conv, per_block"), e)
+    }
+
     func testMethodNeedsABinaryModel() {
         let e = error("model: fcnn\nmethod: xnor\n")
         XCTAssertTrue(e.contains("'xnor' needs a binary model; 'fcnn' is a float twin"), e)
