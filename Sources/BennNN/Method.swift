@@ -22,6 +22,14 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     public enum SurrogateKind: String, Codable, Sendable, CaseIterable {
         case ede, approxSign = "approx_sign", ste
     }
+    /// xnor: where a binary block's batch norm sits.
+    public enum BlockOrder: String, Codable, Sendable, CaseIterable {
+        /// sign → binary layer → [pool] → batch norm, as every other method here.
+        case bnn
+        /// XNOR-Net's: batch norm → sign → binary layer → [pool], no batch norm after the
+        /// layer, so α (and K) reach what follows: a residual sum or the logits.
+        case xnor
+    }
     /// Where a ResNet model's real-valued shortcuts go.
     public enum ShortcutPlacement: String, Codable, Sendable, CaseIterable {
         /// Bi-Real's: one around every binary convolution.
@@ -41,6 +49,8 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// and clip them after every step, as XNOR-Net-PyTorch does before each binarization
     /// (nil: no).
     public var meanCenter: Bool?
+    /// xnor: the block order (nil: `bnn`).
+    public var blockOrder: BlockOrder?
     /// sdbnn: activation self-distribution kind.
     public var activationShift: ShiftKind = .se
     /// sdbnn: squeeze-and-excitation reduction (hidden width = channels / reduction).
@@ -103,7 +113,7 @@ public struct MethodSpec: Codable, Sendable, Equatable {
         let everyMethod = ["real_first_last", "resnet_shortcut"]
         switch name {
         case .bnn: return everyMethod
-        case .xnor: return ["gradient", "activation_scaling", "mean_center"] + everyMethod
+        case .xnor: return ["gradient", "activation_scaling", "mean_center", "block_order"] + everyMethod
         case .bireal: return ["gradient", "pretrain_epochs"] + everyMethod
         case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs", "restart_schedule", "repeat_first_step"] + everyMethod
         case .sdbnn: return ["activation_shift", "se_reduction", "surrogate", "weight_surrogate", "ede_min_temperature", "ede_max_temperature",
@@ -131,6 +141,9 @@ public struct MethodSpec: Codable, Sendable, Equatable {
 
     /// Whether training keeps binary convolutions' latent weights mean-centred.
     public var centersLatentWeights: Bool { name == .xnor && (meanCenter ?? false) }
+
+    /// Whether binary blocks put their batch norm in front of the sign (XNOR-Net's order).
+    public var normalizesBeforeSign: Bool { name == .xnor && blockOrder == .xnor }
 
     /// Whether binary blocks get real-valued shortcuts under this method.
     public var addsShortcuts: Bool { name == .bireal || name == .reactnet }

@@ -126,7 +126,7 @@ public enum ModelZoo {
         body.append(layer)
         if method.name == .xnor && method.activationScaling { body = [.inputScaled(body: body)] }
         if pool > 1 { body.append(.maxPool(size: pool)) }
-        body.append(.batchNorm)
+        if method.normalizesBeforeSign { body.insert(.batchNorm, at: 0) } else { body.append(.batchNorm) }
         var out = body
         if residual && input.count == 3 && output.count == 3 {
             out = [.residual(body: body, shortcut: shortcut(pool: pool, stride: stride, input: input, output: output))]

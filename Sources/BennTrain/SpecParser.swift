@@ -62,6 +62,7 @@ public enum SpecParser {
                     case "repeat_first_step": spec.method.repeatFirstStep = try r.bool(v, f)
                     case "pretrain_epochs": spec.method.pretrainEpochs = try r.int(v, f, min: 0)
                     case "mean_center": spec.method.meanCenter = try r.bool(v, f)
+                    case "block_order": spec.method.blockOrder = try r.choice(v, f, MethodSpec.BlockOrder.self)
                     case "real_first_last": spec.method.realFirstLast = try r.bool(v, f)
                     case "resnet_shortcut": spec.method.resnetShortcut = try r.choice(v, f, MethodSpec.ShortcutPlacement.self)
                     case "activation_shift": spec.method.activationShift = try r.choice(v, f, MethodSpec.ShiftKind.self)

@@ -50,7 +50,11 @@ final class MethodFoldingTests: XCTestCase {
         xnorST.gradient = .straightThrough
         var xnorScaled = MethodSpec(.xnor)
         xnorScaled.activationScaling = true
-        return MethodSpec.Name.allCases.map { MethodSpec($0) } + [staticSD, xnorST, xnorScaled]
+        var xnorOrder = MethodSpec(.xnor)
+        xnorOrder.blockOrder = .xnor
+        var xnorOrderScaled = xnorOrder
+        xnorOrderScaled.activationScaling = true
+        return MethodSpec.Name.allCases.map { MethodSpec($0) } + [staticSD, xnorST, xnorScaled, xnorOrder, xnorOrderScaled]
     }
 
     func testEveryMethodFoldsOnTinyCNN() throws {

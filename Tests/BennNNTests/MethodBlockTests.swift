@@ -245,6 +245,50 @@ final class MethodBlockTests: XCTestCase {
         XCTAssertEqual(try ModelZoo.description(named: "bcnn", method: MethodSpec(.bnn)), try ModelZoo.description(named: "bcnn"))
     }
 
+    /// `block_order: xnor`: XNOR-Net's block, batch norm in front of every sign and none
+    /// right after a binary layer (so α reaches the residual sums and the logits).
+    func testXNORBlockOrderPutsTheBatchNormInFrontOfTheSign() throws {
+        var method = MethodSpec(.xnor)
+        method.blockOrder = .xnor
+        func flat(_ layers: [LayerSpec]) -> [LayerSpec] {
+            layers.flatMap { layer -> [LayerSpec] in
+                if case let .residual(body, _) = layer { return flat(body) }
+                if case let .inputScaled(body) = layer { return flat(body) }
+                return [layer]
+            }
+        }
+        func isBinary(_ l: LayerSpec) -> Bool {
+            switch l {
+            case let .conv(_, kernel, _, _, binaryWeights): return binaryWeights && kernel == 3
+            case let .dense(_, binaryWeights): return binaryWeights
+            case .binaryConv, .binaryDense: return true
+            default: return false
+            }
+        }
+        for model in ["bcnn", "bmlp", "breal18"] {
+            let top = try ModelZoo.description(named: model, method: method).layers
+            let layers = flat(top)
+            var signs = 0
+            for (i, layer) in layers.enumerated() {
+                if case .sign = layer {
+                    signs += 1
+                    XCTAssertEqual(layers[i - 1], .batchNorm, "\(model): layer \(i)")
+                    XCTAssertTrue(isBinary(layers[i + 1]), "\(model): layer \(i + 1)")
+                }
+            }
+            // What a binary layer computes goes on unnormalized: into the residual sum, or
+            // out as the logits.
+            if model == "breal18" {
+                for case let .residual(body, _) in top { XCTAssertTrue(isBinary(body.last!), "\(body)") }
+            } else {
+                XCTAssertTrue(isBinary(top.last!), "\(model): \(top.last!)")
+            }
+            XCTAssertGreaterThan(signs, 1, model)
+            // The default order is unchanged: same parameter count, different layout.
+            XCTAssertNotEqual(try ModelZoo.description(named: model, method: method), try ModelZoo.description(named: model, method: MethodSpec(.xnor)))
+        }
+    }
+
     /// `resnet_shortcut`: bnn and xnor binarize the standard ResNet block (one shortcut
     /// around each pair of binary convolutions), the other methods put one around every
     /// binary convolution; the option overrides either way, and the weights are the same.

@@ -84,6 +84,14 @@ final class MethodSpecTests: XCTestCase {
         XCTAssertTrue(e.contains("valid: per_conv, per_block"), e)
     }
 
+    func testXNORBlockOrderParses() throws {
+        let yaml = "model: bcnn\nmethod: xnor\nmethod_options:\n  block_order: xnor\n"
+        XCTAssertTrue(try SpecParser.parse(yaml).method.normalizesBeforeSign)
+        XCTAssertFalse(try SpecParser.parse("model: bcnn\nmethod: xnor\n").method.normalizesBeforeSign)
+        XCTAssertTrue(error("model: bcnn\nmethod: xnor\nmethod_options:\n  block_order: pre\n").contains("valid: bnn, xnor"))
+        XCTAssertTrue(error("model: bcnn\nmethod: bireal\nmethod_options:\n  block_order: xnor\n").contains("unknown key 'block_order'"))
+    }
+
     func testMethodNeedsABinaryModel() {
         let e = error("model: fcnn\nmethod: xnor\n")
         XCTAssertTrue(e.contains("'xnor' needs a binary model; 'fcnn' is a float twin"), e)
