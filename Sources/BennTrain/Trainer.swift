@@ -174,6 +174,14 @@ public final class Trainer {
         let first = try epochData(completedEpochs)
         var pending: DatasetView? = first
         let shape = model.description.inputShape
+        // Batches are filled image by image into buffers sized for the model's input.
+        for (name, view) in [("training", Optional(first)), ("test", test), ("validation", validation)] {
+            guard let view else { continue }
+            let images = [view.base.height, view.base.width, 1]
+            guard images == shape, view.base.classCount <= model.description.classes else {
+                throw SpecError(location: nil, message: "the \(name) images are \(images.map(String.init).joined(separator: "x")) with \(view.base.classCount) classes, but model '\(spec.model)' was built for \(shape.map(String.init).joined(separator: "x")) with \(model.description.classes)")
+            }
+        }
         let pixels = shape.reduce(1, *)
         let root = SeededGenerator(seed: spec.seed)
         let epochs = spec.train.epochs

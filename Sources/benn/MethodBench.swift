@@ -21,6 +21,8 @@ struct BenchMethods: ParsableCommand {
     @Option(help: "Comma-separated methods.") var methods: String = MethodSpec.Name.allCases.map(\.rawValue).joined(separator: ",")
     @Option(help: "Epochs per training (every method and the float twin).") var epochs: Int = 3
     @Option(help: "Seed of every training.") var seed: UInt64 = 0
+    @Option(help: "Comma-separated seeds, instead of --seed: every row is trained once per seed, and a summary gives each row's mean and standard deviation over the seeds and its mean paired difference from bnn.")
+    var seeds: String?
     @Option(help: "Learning rate (Adam, cosine schedule; the same for every method).") var learningRate: Float = 1e-3
     @Option(help: "Use only the first N training samples (quick runs).") var limit: Int?
     @Option(help: "Use only the first N test samples.") var testLimit: Int?
@@ -35,12 +37,13 @@ struct BenchMethods: ParsableCommand {
     var realFirstLast = false
     @Option(name: .customLong("resnet-shortcut"), help: "Where every binary ResNet row puts its shortcuts: per_conv or per_block (method_options.resnet_shortcut; default: each method's own).")
     var resnetShortcut: MethodSpec.ShortcutPlacement?
-    @Option(name: .customLong("twin"), help: "A float twin already trained with this table's recipe, seed and data (`benn train --model fcnn ... -o FILE`): its row and ReActNet's teacher come from it instead of a new training. Repeat for several models.")
+    @Option(name: .customLong("twin"), help: "A float twin already trained with this table's recipe, seed and data (`benn train --model fcnn ... -o FILE`): its row and ReActNet's teacher come from it instead of a new training. Repeat for several models (and with --seeds, one per seed).")
     var twinPaths: [String] = []
 
     struct Row: Codable {
         var model: String
         var method: String
+        var seed: UInt64
         var epochs: Int
         var testAccuracy: Float
         var accuracyPerEpoch: [Float]
@@ -56,10 +59,27 @@ struct BenchMethods: ParsableCommand {
         var twinFile: String?
     }
 
+    /// One row of the table over every seed.
+    struct SeedSummary: Codable {
+        var model: String
+        var method: String
+        var seeds: [UInt64]
+        var meanAccuracy: Float
+        /// Sample standard deviation (n - 1); 0 with one seed.
+        var standardDeviation: Float
+        /// Per seed, this row's accuracy minus bnn's on the same model and seed (nil for
+        /// the float twin, whose model has no bnn row).
+        var differencesFromBNN: [Float]?
+        var meanDifferenceFromBNN: Float?
+    }
+
     struct Report: Codable {
         var rows: [Row]
+        var summary: [SeedSummary]
         var recipe: TrainingSpec.RecipeSpec
+        /// The first of `seeds`.
         var seed: UInt64
+        var seeds: [UInt64]
         var threads: Int
         var trainingSamples: Int
         var versions: [String: String]
@@ -76,6 +96,17 @@ struct BenchMethods: ParsableCommand {
             }
             Console.log("compute: BLAS kernel \(BLAS.coreName), binary kernels \(BinaryKernels.active.rawValue), \(threads) threads")
             if inferenceOnly { return try measureInference(methods: methodNames, threads: threads) }
+            let seedList = try seeds.map { list in
+                try list.split(separator: ",").map { text -> UInt64 in
+                    guard let s = UInt64(text.trimmingCharacters(in: .whitespaces)) else {
+                        throw ValidationError("--seeds takes comma-separated non-negative integers, got '\(text)' in '\(list)'")
+                    }
+                    return s
+                }
+            } ?? [seed]
+            guard !seedList.isEmpty, Set(seedList).count == seedList.count else {
+                throw ValidationError("--seeds needs at least one seed and no seed twice, got '\(seeds ?? "")'")
+            }
             var rows: [Row] = []
             var recipe = TrainingSpec.RecipeSpec()
             recipe.epochs = epochs
@@ -83,32 +114,50 @@ struct BenchMethods: ParsableCommand {
             var trainingSamples = 0
             let modelNames = models.split(separator: ",").map(String.init)
             let twinFiles = try readTwins(for: modelNames)
+            func rowSpec(_ name: String, _ method: MethodSpec.Name, floatTwin: Bool, seed: UInt64) -> TrainingSpec {
+                var spec = TrainingSpec()
+                spec.model = name
+                spec.method = methodSpec(method, floatTwin: floatTwin)
+                spec.seed = seed
+                spec.data.directory = data
+                spec.data.limit = limit ?? 0
+                spec.data.testLimit = testLimit ?? 0
+                spec.train = recipe
+                return spec
+            }
+            /// The twin file for a seed; a file for another seed stands in so that the check names the difference.
+            func twinFile(_ twin: String, seed: UInt64) -> (path: String, checkpoint: Checkpoint)? {
+                twinFiles[twin].map { files in files.first { $0.checkpoint.spec.seed == seed } ?? files[0] }
+            }
+            // Every twin file is checked before the first training, not when its seed comes up.
             for model in modelNames {
                 guard let twin = ModelZoo.floatTwin(of: model), !ModelZoo.isFloat(model) else {
                     throw ValidationError("--models takes binary models with a float twin (bcnn, breal18, bmlp), got '\(model)'")
                 }
+                for seed in seedList {
+                    if let (path, checkpoint) = twinFile(twin, seed: seed) {
+                        try checkTwin(checkpoint, path: path, against: rowSpec(twin, .bnn, floatTwin: true, seed: seed))
+                    }
+                }
+            }
+            for seed in seedList {
+            for model in modelNames {
+                let twin = ModelZoo.floatTwin(of: model)!
                 var teacher: Sequential?
                 for (name, method) in [(twin, MethodSpec.Name.bnn)] + methodNames.map({ (model, $0) }) {
-                    var spec = TrainingSpec()
-                    spec.model = name
-                    spec.method = methodSpec(method, floatTwin: name == twin)
-                    spec.seed = seed
-                    spec.data.directory = data
-                    spec.data.limit = limit ?? 0
-                    spec.data.testLimit = testLimit ?? 0
-                    spec.train = recipe
+                    let spec = rowSpec(name, method, floatTwin: name == twin, seed: seed)
                     let datasets = try Datasets.load(spec)
                     trainingSamples = datasets.train.count
                     let label = name == twin ? "\(twin) (float)" : "\(model)/\(method.rawValue)"
                     let trained: Sequential, history: [EpochStats], wall: Double
-                    if name == twin, let (path, checkpoint) = twinFiles[twin] {
-                        try checkTwin(checkpoint, path: path, against: spec)
+                    if name == twin, let (path, checkpoint) = twinFile(twin, seed: seed) {
                         trained = try checkpoint.makeModel()
                         history = checkpoint.history
                         wall = history.map(\.seconds).reduce(0, +)
                         Console.log("\(label) from \(path) (\(checkpoint.completedEpochs) epochs, test accuracy \(Console.percent(history.last?.testAccuracy ?? 0)))")
                     } else {
-                        let trainer = try Trainer(spec: spec)
+                        let trainer = try Trainer(spec: spec, inputShape: [datasets.train.base.height, datasets.train.base.width, 1],
+                                                  classes: datasets.train.base.classCount)
                         // A distilling method (ReActNet) learns from the float twin above (same budget and seed).
                         if spec.method.distills { trainer.teacher = teacher }
                         Console.log("training \(label), \(epochs) epochs")
@@ -124,24 +173,33 @@ struct BenchMethods: ParsableCommand {
                     let net = try InferenceNetwork(trained)
                     let speed = InferenceBenchmark.measure(net, name: label, batches: [256], threadCounts: [threads],
                                                            repetitions: 3)
-                    rows.append(Row(model: name, method: name == twin ? "float" : method.rawValue, epochs: epochs,
+                    rows.append(Row(model: name, method: name == twin ? "float" : method.rawValue, seed: seed, epochs: epochs,
                                     testAccuracy: history.last?.testAccuracy ?? 0,
                                     accuracyPerEpoch: history.compactMap(\.testAccuracy),
                                     medianSamplesPerSecond: rates.isEmpty ? 0 : rates[rates.count / 2],
                                     imagesPerSecond: speed.first?.imagesPerSecond ?? 0,
                                     folded: net.isFolded, wallSeconds: wall, realFirstLast: spec.method.keepsEndsReal,
                                     resnetShortcut: name != twin && ModelZoo.isResNet(name) ? spec.method.resnetShortcutPlacement.rawValue : nil,
-                                    twinFile: name == twin ? twinFiles[twin]?.path : nil))
+                                    twinFile: name == twin ? twinFile(twin, seed: seed)?.path : nil))
                 }
             }
-            print("model    method    epochs  test accuracy  vs bnn  samples/s  inference images/s (batch 256)")
+            }
+            print("model    method    epochs\(seedList.count > 1 ? "  seed" : "")  test accuracy  vs bnn  samples/s  inference images/s (batch 256)")
             for row in rows {
-                let base = rows.first { $0.model == row.model && $0.method == "bnn" }
+                let base = rows.first { $0.model == row.model && $0.method == "bnn" && $0.seed == row.seed }
                 let delta = base.map { String(format: "%+.2f", 100 * (row.testAccuracy - $0.testAccuracy)) } ?? ""
-                print("\(row.model.padding(toLength: 8, withPad: " ", startingAt: 0)) \(row.method.padding(toLength: 9, withPad: " ", startingAt: 0)) \(String(row.epochs).leftPad(6))  \(Console.percent(row.testAccuracy).leftPad(13))  \(delta.leftPad(6))  \(String(Int(row.medianSamplesPerSecond)).leftPad(9))  \(String(Int(row.imagesPerSecond)).leftPad(10))")
+                print("\(row.model.padding(toLength: 8, withPad: " ", startingAt: 0)) \(row.method.padding(toLength: 9, withPad: " ", startingAt: 0)) \(String(row.epochs).leftPad(6))\(seedList.count > 1 ? String(row.seed).leftPad(6) : "")  \(Console.percent(row.testAccuracy).leftPad(13))  \(delta.leftPad(6))  \(String(Int(row.medianSamplesPerSecond)).leftPad(9))  \(String(Int(row.imagesPerSecond)).leftPad(10))")
+            }
+            let summary = Self.summarize(rows)
+            if seedList.count > 1 {
+                print("over seeds \(seedList.map(String.init).joined(separator: ", ")): mean, standard deviation, mean paired difference from bnn")
+                for r in summary {
+                    let delta = r.meanDifferenceFromBNN.map { String(format: "%+.2f", 100 * $0) } ?? ""
+                    print("\(r.model.padding(toLength: 8, withPad: " ", startingAt: 0)) \(r.method.padding(toLength: 9, withPad: " ", startingAt: 0)) \(Console.percent(r.meanAccuracy).leftPad(8)) ± \(Console.fixed(Double(100 * r.standardDeviation), 2))  \(delta.leftPad(6))")
+                }
             }
             if let report {
-                try writeJSONReport(Report(rows: rows, recipe: recipe, seed: seed, threads: threads,
+                try writeJSONReport(Report(rows: rows, summary: summary, recipe: recipe, seed: seedList[0], seeds: seedList, threads: threads,
                                            trainingSamples: trainingSamples, versions: RuntimeInfo.versions), to: report)
             }
         }
@@ -158,10 +216,40 @@ struct BenchMethods: ParsableCommand {
         var realFirstLast: Bool
     }
 
+    /// Each (model, method) of the table over its seeds, in the table's order. The differences
+    /// from bnn are paired by seed: the same seed draws the same data order for both.
+    static func summarize(_ rows: [Row]) -> [SeedSummary] {
+        var keys: [String] = []
+        var groups: [String: [Row]] = [:]
+        for row in rows {
+            let key = row.model + "/" + row.method
+            if groups[key] == nil { keys.append(key) }
+            groups[key, default: []].append(row)
+        }
+        return keys.map { key in
+            let group = groups[key]!
+            let accuracies = group.map(\.testAccuracy)
+            let mean = accuracies.reduce(0, +) / Float(accuracies.count)
+            let variance = accuracies.count > 1
+                ? accuracies.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(accuracies.count - 1) : 0
+            var differences: [Float]? = []
+            for row in group {
+                guard let base = rows.first(where: { $0.model == row.model && $0.method == "bnn" && $0.seed == row.seed }) else {
+                    differences = nil
+                    break
+                }
+                differences?.append(row.testAccuracy - base.testAccuracy)
+            }
+            return SeedSummary(model: group[0].model, method: group[0].method, seeds: group.map(\.seed), meanAccuracy: mean,
+                               standardDeviation: variance.squareRoot(), differencesFromBNN: differences,
+                               meanDifferenceFromBNN: differences.map { $0.reduce(0, +) / Float($0.count) })
+        }
+    }
+
     /// The `--twin` checkpoints by the float twin they hold, each the twin of one of the table's
-    /// models and at most one per twin.
-    func readTwins(for models: [String]) throws -> [String: (path: String, checkpoint: Checkpoint)] {
-        var files: [String: (path: String, checkpoint: Checkpoint)] = [:]
+    /// models and at most one per twin and seed.
+    func readTwins(for models: [String]) throws -> [String: [(path: String, checkpoint: Checkpoint)]] {
+        var files: [String: [(path: String, checkpoint: Checkpoint)]] = [:]
         for path in twinPaths {
             let checkpoint = try Checkpoint.read(from: path)
             let twin = checkpoint.spec.model
@@ -169,8 +257,10 @@ struct BenchMethods: ParsableCommand {
             guard wanted.contains(twin) else {
                 throw ValidationError("--twin \(path) holds '\(twin)', which is not the float twin of any of --models (\(models.map { "\($0): \(ModelZoo.floatTwin(of: $0) ?? "none")" }.joined(separator: ", ")))")
             }
-            if let other = files[twin] { throw ValidationError("--twin gives two files for '\(twin)': \(other.path) and \(path)") }
-            files[twin] = (path, checkpoint)
+            if let other = files[twin]?.first(where: { $0.checkpoint.spec.seed == checkpoint.spec.seed }) {
+                throw ValidationError("--twin gives two files for '\(twin)' with seed \(checkpoint.spec.seed): \(other.path) and \(path)")
+            }
+            files[twin, default: []].append((path, checkpoint))
         }
         return files
     }

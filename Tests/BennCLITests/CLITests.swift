@@ -229,6 +229,53 @@ extension CLITests {
 }
 
 extension CLITests {
+    /// `bench methods --seeds`: each row once per seed, each seed's rows as a one-seed table
+    /// gives them, and a summary whose means and paired differences from bnn are the rows'.
+    func testMethodBenchOverSeeds() throws {
+        try writeDataset()
+        func table(_ extra: [String]) throws -> [String: Any] {
+            let report = directory + "/methods-\(extra.count)-\(extra[1].count).json"
+            let r = try run(["bench", "methods", "--models", "tinycnn", "--methods", "bnn,xnor", "--epochs", "1",
+                             "--data", directory, "--threads", "1", "--report", report] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+        }
+        let both = try table(["--seeds", "4,7"]), seven = try table(["--seed", "7"])
+        let rows = try XCTUnwrap(both["rows"] as? [[String: Any]])
+        XCTAssertEqual(both["seeds"] as? [Int], [4, 7])
+        XCTAssertEqual(rows.compactMap { $0["seed"] as? Int }, [4, 4, 4, 7, 7, 7])
+        XCTAssertEqual(rows.compactMap { $0["method"] as? String }, ["float", "bnn", "xnor", "float", "bnn", "xnor"])
+        let single = try XCTUnwrap(seven["rows"] as? [[String: Any]])
+        for (a, b) in zip(rows[3...], single) { XCTAssertEqual(a["testAccuracy"] as? Double, b["testAccuracy"] as? Double) }
+        func accuracy(_ i: Int) -> Double { rows[i]["testAccuracy"] as! Double }
+        let summary = try XCTUnwrap(both["summary"] as? [[String: Any]])
+        XCTAssertEqual(summary.compactMap { $0["method"] as? String }, ["float", "bnn", "xnor"])
+        XCTAssertEqual(summary[2]["meanAccuracy"] as! Double, (accuracy(2) + accuracy(5)) / 2, accuracy: 1e-6)
+        XCTAssertEqual(summary[2]["standardDeviation"] as! Double, abs(accuracy(2) - accuracy(5)) / 2.squareRoot(), accuracy: 1e-6)
+        let differences = try XCTUnwrap(summary[2]["differencesFromBNN"] as? [Double])
+        XCTAssertEqual(differences[0], accuracy(2) - accuracy(1), accuracy: 1e-6)
+        XCTAssertEqual(differences[1], accuracy(5) - accuracy(4), accuracy: 1e-6)
+        XCTAssertEqual(summary[1]["meanDifferenceFromBNN"] as? Double, 0)
+        XCTAssertNil(summary[0]["meanDifferenceFromBNN"] as? Double)
+        let base: [String] = ["bench", "methods", "--models", "tinycnn", "--methods", "bnn", "--epochs", "1", "--data", directory]
+        assertCleanFailure(try run(base + ["--seeds", "1,x"]), mentions: "--seeds takes comma-separated non-negative integers, got 'x'")
+        assertCleanFailure(try run(base + ["--seeds", "1,1"]), mentions: "no seed twice")
+        // Float twins from files: one per seed, each row naming its own.
+        var twins: [String] = []
+        for seed in ["4", "7"] {
+            twins.append(directory + "/fcnn-\(seed).ckpt")
+            let r = try run(["train", "--model", "fcnn", "--epochs", "1", "--seed", seed, "--data", directory, "--threads", "1", "-o", twins.last!])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let fromFiles = try XCTUnwrap(try table(["--seeds", "4,7", "--twin", twins[1], "--twin", twins[0]])["rows"] as? [[String: Any]])
+        XCTAssertEqual(fromFiles.compactMap { $0["twinFile"] as? String }, twins)
+        XCTAssertEqual(fromFiles.map { $0["testAccuracy"] as? Double }, rows.map { $0["testAccuracy"] as? Double })
+        assertCleanFailure(try run(base + ["--seeds", "4,7", "--twin", twins[0]]), mentions: "seed is 4, the table's 7")
+        assertCleanFailure(try run(base + ["--seeds", "4,7", "--twin", twins[0], "--twin", twins[0]]), mentions: "two files for 'fcnn' with seed 4")
+    }
+}
+
+extension CLITests {
     /// `bench methods --twin FILE` takes the float twin from a checkpoint trained with the
     /// table's spec: its row is the file's, and ReActNet, which distils from it, trains to the
     /// same result as when the bench trains the twin itself.

@@ -39,6 +39,23 @@ final class TrainerTests: XCTestCase {
         return t
     }
 
+    /// Images of another size than the model was built for are refused before the first
+    /// batch is filled (the batch buffers are sized for the model's input), test images too.
+    func testImagesOfAnotherShapeAreRefused() throws {
+        let small = DatasetView.all(try syntheticImages(count: 32, seed: 1))
+        let trainer = try Trainer(spec: tinySpec(), inputShape: [28, 28, 1], classes: 10)
+        XCTAssertThrowsError(try trainer.fit(train: small)) { error in
+            XCTAssertTrue("\(error)".contains("the training images are 8x8x1 with 10 classes, but model 'tinymlp' was built for 28x28x1 with 10"), "\(error)")
+        }
+        XCTAssertEqual(trainer.completedEpochs, 0)
+        let fitting = try Trainer(spec: tinySpec(), inputShape: [8, 8, 1], classes: 10)
+        let large = DatasetView.all(try LabeledImages(height: 9, width: 9, pixels: [UInt8](repeating: 0, count: 81 * 4), labels: [0, 1, 2, 3],
+                                                      classNames: (0..<10).map(String.init)))
+        XCTAssertThrowsError(try fitting.fit(train: small, test: large)) { error in
+            XCTAssertTrue("\(error)".contains("the test images are 9x9x1"), "\(error)")
+        }
+    }
+
     func testLearnsSyntheticTask() throws {
         let images = try syntheticImages(count: 256, seed: 1)
         let trainer = try train(tinySpec(epochs: 4), DatasetView.all(images))
