@@ -141,48 +141,48 @@ struct BenchMethods: ParsableCommand {
                 }
             }
             for seed in seedList {
-            for model in modelNames {
-                let twin = ModelZoo.floatTwin(of: model)!
-                var teacher: Sequential?
-                for (name, method) in [(twin, MethodSpec.Name.bnn)] + methodNames.map({ (model, $0) }) {
-                    let spec = rowSpec(name, method, floatTwin: name == twin, seed: seed)
-                    let datasets = try Datasets.load(spec)
-                    trainingSamples = datasets.train.count
-                    let label = name == twin ? "\(twin) (float)" : "\(model)/\(method.rawValue)"
-                    let trained: Sequential, history: [EpochStats], wall: Double
-                    if name == twin, let (path, checkpoint) = twinFile(twin, seed: seed) {
-                        trained = try checkpoint.makeModel()
-                        history = checkpoint.history
-                        wall = history.map(\.seconds).reduce(0, +)
-                        Console.log("\(label) from \(path) (\(checkpoint.completedEpochs) epochs, test accuracy \(Console.percent(history.last?.testAccuracy ?? 0)))")
-                    } else {
-                        let trainer = try Trainer(spec: spec, inputShape: [datasets.train.base.height, datasets.train.base.width, 1],
-                                                  classes: datasets.train.base.classCount)
-                        // A distilling method (ReActNet) learns from the float twin above (same budget and seed).
-                        if spec.method.distills { trainer.teacher = teacher }
-                        Console.log("training \(label), \(epochs) epochs")
-                        let start = DispatchTime.now().uptimeNanoseconds
-                        let progress = Console.TrainingProgress()
-                        try trainer.fit(train: datasets.train, test: datasets.test, progress: progress.handle)
-                        wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                        trained = trainer.model
-                        history = trainer.history
+                for model in modelNames {
+                    let twin = ModelZoo.floatTwin(of: model)!
+                    var teacher: Sequential?
+                    for (name, method) in [(twin, MethodSpec.Name.bnn)] + methodNames.map({ (model, $0) }) {
+                        let spec = rowSpec(name, method, floatTwin: name == twin, seed: seed)
+                        let datasets = try Datasets.load(spec)
+                        trainingSamples = datasets.train.count
+                        let label = name == twin ? "\(twin) (float)" : "\(model)/\(method.rawValue)"
+                        let trained: Sequential, history: [EpochStats], wall: Double
+                        if name == twin, let (path, checkpoint) = twinFile(twin, seed: seed) {
+                            trained = try checkpoint.makeModel()
+                            history = checkpoint.history
+                            wall = history.map(\.seconds).reduce(0, +)
+                            Console.log("\(label) from \(path) (\(checkpoint.completedEpochs) epochs, test accuracy \(Console.percent(history.last?.testAccuracy ?? 0)))")
+                        } else {
+                            let trainer = try Trainer(spec: spec, inputShape: [datasets.train.base.height, datasets.train.base.width, 1],
+                                                      classes: datasets.train.base.classCount)
+                            // A distilling method (ReActNet) learns from the float twin above (same budget and seed).
+                            if spec.method.distills { trainer.teacher = teacher }
+                            Console.log("training \(label), \(epochs) epochs")
+                            let start = DispatchTime.now().uptimeNanoseconds
+                            let progress = Console.TrainingProgress()
+                            try trainer.fit(train: datasets.train, test: datasets.test, progress: progress.handle)
+                            wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                            trained = trainer.model
+                            history = trainer.history
+                        }
+                        if name == twin { teacher = trained }
+                        let rates = history.map(\.samplesPerSecond).sorted()
+                        let net = try InferenceNetwork(trained)
+                        let speed = InferenceBenchmark.measure(net, name: label, batches: [256], threadCounts: [threads],
+                                                               repetitions: 3)
+                        rows.append(Row(model: name, method: name == twin ? "float" : method.rawValue, seed: seed, epochs: epochs,
+                                        testAccuracy: history.last?.testAccuracy ?? 0,
+                                        accuracyPerEpoch: history.compactMap(\.testAccuracy),
+                                        medianSamplesPerSecond: rates.isEmpty ? 0 : rates[rates.count / 2],
+                                        imagesPerSecond: speed.first?.imagesPerSecond ?? 0,
+                                        folded: net.isFolded, wallSeconds: wall, realFirstLast: spec.method.keepsEndsReal,
+                                        resnetShortcut: name != twin && ModelZoo.isResNet(name) ? spec.method.resnetShortcutPlacement.rawValue : nil,
+                                        twinFile: name == twin ? twinFile(twin, seed: seed)?.path : nil))
                     }
-                    if name == twin { teacher = trained }
-                    let rates = history.map(\.samplesPerSecond).sorted()
-                    let net = try InferenceNetwork(trained)
-                    let speed = InferenceBenchmark.measure(net, name: label, batches: [256], threadCounts: [threads],
-                                                           repetitions: 3)
-                    rows.append(Row(model: name, method: name == twin ? "float" : method.rawValue, seed: seed, epochs: epochs,
-                                    testAccuracy: history.last?.testAccuracy ?? 0,
-                                    accuracyPerEpoch: history.compactMap(\.testAccuracy),
-                                    medianSamplesPerSecond: rates.isEmpty ? 0 : rates[rates.count / 2],
-                                    imagesPerSecond: speed.first?.imagesPerSecond ?? 0,
-                                    folded: net.isFolded, wallSeconds: wall, realFirstLast: spec.method.keepsEndsReal,
-                                    resnetShortcut: name != twin && ModelZoo.isResNet(name) ? spec.method.resnetShortcutPlacement.rawValue : nil,
-                                    twinFile: name == twin ? twinFile(twin, seed: seed)?.path : nil))
                 }
-            }
             }
             print("model    method    epochs\(seedList.count > 1 ? "  seed" : "")  test accuracy  vs bnn  samples/s  inference images/s (batch 256)")
             for row in rows {
