@@ -317,7 +317,7 @@ public final class Coordinator {
         let data = try EnsembleData.make(spec: run.spec, trainImages: trainImages, testImages: testImages)
         run.data = data
         run.dataset = parts[2].1!
-        run.model = try run.spec.modelDescription(inputShape: [trainImages.height, trainImages.width, 1],
+        run.model = try run.spec.modelDescription(inputShape: trainImages.imageShape,
                                              classes: trainImages.classCount)
         run.classNames = trainImages.classNames
         run.expectedShapes = Dictionary(uniqueKeysWithValues: try Sequential(run.model!, seed: 0).namedTensors.map { ($0.name, $0.tensor.shape) })

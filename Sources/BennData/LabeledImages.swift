@@ -20,6 +20,8 @@ public struct LabeledImages: Sendable, Equatable {
 
     /// Number of classes (the number of class names).
     public var classCount: Int { classNames.count }
+    /// The input shape of a model built for these images: height x width x 1 channel.
+    public var imageShape: [Int] { [height, width, 1] }
 
     /// Bytes per image: `height * width` (one channel).
     public var pixelsPerImage: Int { height * width }

@@ -34,7 +34,7 @@ public enum EnsembleRunner {
                            memberProgress: (Int, ProgressEvent) -> Void = { _, _ in }) throws -> TrainedEnsemble {
         let base = data.training.base
         var state = EnsembleState(spec: spec, trainingCount: data.training.count, classes: base.classCount)
-        let model = try spec.modelDescription(inputShape: [base.height, base.width, 1], classes: base.classCount)
+        let model = try spec.modelDescription(inputShape: base.imageShape, classes: base.classCount)
         var tensors: [Int: [String: Tensor]] = [:]
         var loggedEvents = 0
         while true {

@@ -47,8 +47,7 @@ public enum MemberTrainer {
         var spec = job.memberSpec
         // A warm start that skips the first step keeps the binary weights it inherited.
         if warmStart != nil, spec.method.repeatFirstStep == false { spec.method.firstStepEpochs = 0 }
-        let base = data.training.base
-        let trainer = try Trainer(spec: spec, inputShape: [base.height, base.width, 1], classes: base.classCount)
+        let trainer = try Trainer(spec: spec, for: data.training.base)
         if let warmStart { try trainer.model.load(warmStart) }
         let view = data.training
         let fixed: DatasetView?

@@ -43,6 +43,11 @@ public final class Trainer {
     }
     private var teacherTargets: TeacherTargets?
 
+    /// A trainer whose model is built for `images` (their size and class count).
+    public convenience init(spec: TrainingSpec, for images: LabeledImages) throws {
+        try self.init(spec: spec, inputShape: images.imageShape, classes: images.classCount)
+    }
+
     public init(spec: TrainingSpec, inputShape: [Int] = [28, 28, 1], classes: Int = 10) throws {
         try spec.validate()
         self.spec = spec
@@ -177,7 +182,7 @@ public final class Trainer {
         // Batches are filled image by image into buffers sized for the model's input.
         for (name, view) in [("training", Optional(first)), ("test", test), ("validation", validation)] {
             guard let view else { continue }
-            let images = [view.base.height, view.base.width, 1]
+            let images = view.base.imageShape
             guard images == shape, view.base.classCount <= model.description.classes else {
                 throw SpecError(location: nil, message: "the \(name) images are \(images.map(String.init).joined(separator: "x")) with \(view.base.classCount) classes, but model '\(spec.model)' was built for \(shape.map(String.init).joined(separator: "x")) with \(model.description.classes)")
             }

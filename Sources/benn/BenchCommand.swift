@@ -64,8 +64,7 @@ struct BenchTraining: ParsableCommand {
                     spec.data.limit = limit ?? 0
                     spec.train.epochs = model.hasPrefix("f") ? (floatEpochs ?? epochs) : epochs
                     let datasets = try Datasets.load(spec)
-                    let trainer = try Trainer(spec: spec, inputShape: [datasets.train.base.height, datasets.train.base.width, 1],
-                                              classes: datasets.train.base.classCount)
+                    let trainer = try Trainer(spec: spec, for: datasets.train.base)
                     let start = DispatchTime.now().uptimeNanoseconds
                     let progress = Console.TrainingProgress()
                     try trainer.fit(train: datasets.train, test: datasets.test, progress: progress.handle)

@@ -121,7 +121,7 @@ struct BenchEnsemble: ParsableCommand {
             floatSpec.train.epochs = floatEpochs ?? epochs
             var floatAccuracy: Double?, floatBytes: Int?, floatRate: Double?
             if floatSpec.train.epochs > 0 {
-                let trainer = try Trainer(spec: floatSpec, inputShape: [trainImages.height, trainImages.width, 1], classes: trainImages.classCount)
+                let trainer = try Trainer(spec: floatSpec, for: trainImages)
                 let progress = Console.TrainingProgress()
                 try trainer.fit(train: try EnsembleData.make(spec: floatSpec, trainImages: trainImages, testImages: nil).training, progress: progress.handle)
                 floatAccuracy = Double(trainer.evaluate(test).accuracy)

@@ -156,8 +156,7 @@ struct BenchMethods: ParsableCommand {
                             wall = history.map(\.seconds).reduce(0, +)
                             Console.log("\(label) from \(path) (\(checkpoint.completedEpochs) epochs, test accuracy \(Console.percent(history.last?.testAccuracy ?? 0)))")
                         } else {
-                            let trainer = try Trainer(spec: spec, inputShape: [datasets.train.base.height, datasets.train.base.width, 1],
-                                                      classes: datasets.train.base.classCount)
+                            let trainer = try Trainer(spec: spec, for: datasets.train.base)
                             // A distilling method (ReActNet) learns from the float twin above (same budget and seed).
                             if spec.method.distills { trainer.teacher = teacher }
                             Console.log("training \(label), \(epochs) epochs")
@@ -186,7 +185,7 @@ struct BenchMethods: ParsableCommand {
             }
             print("model    method    epochs\(seedList.count > 1 ? "  seed" : "")  test accuracy  vs bnn  samples/s  inference images/s (batch 256)")
             for row in rows {
-                let base = rows.first { $0.model == row.model && $0.method == "bnn" && $0.seed == row.seed }
+                let base = Self.bnnRow(for: row, in: rows)
                 let delta = base.map { String(format: "%+.2f", 100 * (row.testAccuracy - $0.testAccuracy)) } ?? ""
                 print("\(row.model.padding(toLength: 8, withPad: " ", startingAt: 0)) \(row.method.padding(toLength: 9, withPad: " ", startingAt: 0)) \(String(row.epochs).leftPad(6))\(seedList.count > 1 ? String(row.seed).leftPad(6) : "")  \(Console.percent(row.testAccuracy).leftPad(13))  \(delta.leftPad(6))  \(String(Int(row.medianSamplesPerSecond)).leftPad(9))  \(String(Int(row.imagesPerSecond)).leftPad(10))")
             }
@@ -216,6 +215,11 @@ struct BenchMethods: ParsableCommand {
         var realFirstLast: Bool
     }
 
+    /// The bnn row trained on the same model with the same seed.
+    static func bnnRow(for row: Row, in rows: [Row]) -> Row? {
+        rows.first { $0.model == row.model && $0.method == "bnn" && $0.seed == row.seed }
+    }
+
     /// Each (model, method) of the table over its seeds, in the table's order. The differences
     /// from bnn are paired by seed: the same seed draws the same data order for both.
     static func summarize(_ rows: [Row]) -> [SeedSummary] {
@@ -232,14 +236,8 @@ struct BenchMethods: ParsableCommand {
             let mean = accuracies.reduce(0, +) / Float(accuracies.count)
             let variance = accuracies.count > 1
                 ? accuracies.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(accuracies.count - 1) : 0
-            var differences: [Float]? = []
-            for row in group {
-                guard let base = rows.first(where: { $0.model == row.model && $0.method == "bnn" && $0.seed == row.seed }) else {
-                    differences = nil
-                    break
-                }
-                differences?.append(row.testAccuracy - base.testAccuracy)
-            }
+            let bases = group.compactMap { bnnRow(for: $0, in: rows) }
+            let differences = bases.count == group.count ? zip(group, bases).map { $0.testAccuracy - $1.testAccuracy } : nil
             return SeedSummary(model: group[0].model, method: group[0].method, seeds: group.map(\.seed), meanAccuracy: mean,
                                standardDeviation: variance.squareRoot(), differencesFromBNN: differences,
                                meanDifferenceFromBNN: differences.map { $0.reduce(0, +) / Float($0.count) })

@@ -66,8 +66,7 @@ struct Train: ParsableCommand {
             let threads = try Runtime.configure(threads: spec.threads)
             let wallStart = DispatchTime.now().uptimeNanoseconds
             let datasets = try Datasets.load(spec)
-            let trainer = try Trainer(spec: spec, inputShape: [datasets.train.base.height, datasets.train.base.width, 1],
-                                      classes: datasets.train.base.classCount)
+            let trainer = try Trainer(spec: spec, for: datasets.train.base)
             let out = output ?? "\(spec.model).ckpt"
             if let resume {
                 try trainer.resume(from: try Checkpoint.read(from: resume))
