@@ -39,14 +39,19 @@ struct BenchMethods: ParsableCommand {
     var resnetShortcut: MethodSpec.ShortcutPlacement?
     @Option(name: .customLong("twin"), help: "A float twin already trained with this table's recipe, seed and data (`benn train --model fcnn ... -o FILE`): its row and ReActNet's teacher come from it instead of a new training. Repeat for several models (and with --seeds, one per seed).")
     var twinPaths: [String] = []
+    @Option(name: .customLong("variant"), help: "One more row per model: a method with options, as METHOD:KEY=VALUE[,KEY=VALUE...] (method_options keys, docs/methods.md), e.g. xnor:activation_scaling=true. Repeat for several; a distilling variant (sdbnn:teacher=train) learns from the table's float twin.")
+    var variants: [String] = []
 
     struct Row: Codable {
         var model: String
+        /// The method's name, `float` for the twin, or a `--variant` as given.
         var method: String
         var seed: UInt64
         var epochs: Int
         var testAccuracy: Float
         var accuracyPerEpoch: [Float]
+        /// Mean training loss of each epoch.
+        var lossPerEpoch: [Float]
         var medianSamplesPerSecond: Double
         var imagesPerSecond: Double
         var folded: Bool
@@ -94,8 +99,10 @@ struct BenchMethods: ParsableCommand {
                 }
                 return m
             }
+            let binaryRows = methodNames.map { RowMethod(label: $0.rawValue, method: methodSpec($0, floatTwin: false)) }
+                + (try variants.map { RowMethod(label: $0, method: try variantSpec($0)) })
             Console.log("compute: BLAS kernel \(BLAS.coreName), binary kernels \(BinaryKernels.active.rawValue), \(threads) threads")
-            if inferenceOnly { return try measureInference(methods: methodNames, threads: threads) }
+            if inferenceOnly { return try measureInference(binaryRows, threads: threads) }
             let seedList = try seeds.map { list in
                 try list.split(separator: ",").map { text -> UInt64 in
                     guard let s = UInt64(text.trimmingCharacters(in: .whitespaces)) else {
@@ -114,10 +121,10 @@ struct BenchMethods: ParsableCommand {
             var trainingSamples = 0
             let modelNames = models.split(separator: ",").map(String.init)
             let twinFiles = try readTwins(for: modelNames)
-            func rowSpec(_ name: String, _ method: MethodSpec.Name, floatTwin: Bool, seed: UInt64) -> TrainingSpec {
+            func rowSpec(_ name: String, _ method: MethodSpec, seed: UInt64) -> TrainingSpec {
                 var spec = TrainingSpec()
                 spec.model = name
-                spec.method = methodSpec(method, floatTwin: floatTwin)
+                spec.method = method
                 spec.seed = seed
                 spec.data.directory = data
                 spec.data.limit = limit ?? 0
@@ -136,7 +143,7 @@ struct BenchMethods: ParsableCommand {
                 }
                 for seed in seedList {
                     if let (path, checkpoint) = twinFile(twin, seed: seed) {
-                        try checkTwin(checkpoint, path: path, against: rowSpec(twin, .bnn, floatTwin: true, seed: seed))
+                        try checkTwin(checkpoint, path: path, against: rowSpec(twin, methodSpec(.bnn, floatTwin: true), seed: seed))
                     }
                 }
             }
@@ -144,11 +151,12 @@ struct BenchMethods: ParsableCommand {
                 for model in modelNames {
                     let twin = ModelZoo.floatTwin(of: model)!
                     var teacher: Sequential?
-                    for (name, method) in [(twin, MethodSpec.Name.bnn)] + methodNames.map({ (model, $0) }) {
-                        let spec = rowSpec(name, method, floatTwin: name == twin, seed: seed)
+                    for (name, row) in [(twin, twinRow)] + binaryRows.map({ (model, $0) }) {
+                        let methodLabel = row.label
+                        let spec = rowSpec(name, row.method, seed: seed)
                         let datasets = try Datasets.load(spec)
                         trainingSamples = datasets.train.count
-                        let label = name == twin ? "\(twin) (float)" : "\(model)/\(method.rawValue)"
+                        let label = name == twin ? "\(twin) (float)" : "\(model)/\(methodLabel)"
                         let trained: Sequential, history: [EpochStats], wall: Double
                         if name == twin, let (path, checkpoint) = twinFile(twin, seed: seed) {
                             trained = try checkpoint.makeModel()
@@ -172,9 +180,10 @@ struct BenchMethods: ParsableCommand {
                         let net = try InferenceNetwork(trained)
                         let speed = InferenceBenchmark.measure(net, name: label, batches: [256], threadCounts: [threads],
                                                                repetitions: 3)
-                        rows.append(Row(model: name, method: name == twin ? "float" : method.rawValue, seed: seed, epochs: epochs,
+                        rows.append(Row(model: name, method: methodLabel, seed: seed, epochs: epochs,
                                         testAccuracy: history.last?.testAccuracy ?? 0,
                                         accuracyPerEpoch: history.compactMap(\.testAccuracy),
+                                        lossPerEpoch: history.map(\.loss),
                                         medianSamplesPerSecond: rates.isEmpty ? 0 : rates[rates.count / 2],
                                         imagesPerSecond: speed.first?.imagesPerSecond ?? 0,
                                         folded: net.isFolded, wallSeconds: wall, realFirstLast: spec.method.keepsEndsReal,
@@ -183,18 +192,19 @@ struct BenchMethods: ParsableCommand {
                     }
                 }
             }
-            print("model    method    epochs\(seedList.count > 1 ? "  seed" : "")  test accuracy  vs bnn  samples/s  inference images/s (batch 256)")
+            let methodWidth = max(9, rows.map(\.method.count).max() ?? 0)
+            print("model    \("method".padding(toLength: methodWidth + 1, withPad: " ", startingAt: 0))epochs\(seedList.count > 1 ? "  seed" : "")  test accuracy  vs bnn  samples/s  inference images/s (batch 256)")
             for row in rows {
                 let base = Self.bnnRow(for: row, in: rows)
                 let delta = base.map { String(format: "%+.2f", 100 * (row.testAccuracy - $0.testAccuracy)) } ?? ""
-                print("\(row.model.padding(toLength: 8, withPad: " ", startingAt: 0)) \(row.method.padding(toLength: 9, withPad: " ", startingAt: 0)) \(String(row.epochs).leftPad(6))\(seedList.count > 1 ? String(row.seed).leftPad(6) : "")  \(Console.percent(row.testAccuracy).leftPad(13))  \(delta.leftPad(6))  \(String(Int(row.medianSamplesPerSecond)).leftPad(9))  \(String(Int(row.imagesPerSecond)).leftPad(10))")
+                print("\(row.model.padding(toLength: 8, withPad: " ", startingAt: 0)) \(row.method.padding(toLength: methodWidth, withPad: " ", startingAt: 0)) \(String(row.epochs).leftPad(6))\(seedList.count > 1 ? String(row.seed).leftPad(6) : "")  \(Console.percent(row.testAccuracy).leftPad(13))  \(delta.leftPad(6))  \(String(Int(row.medianSamplesPerSecond)).leftPad(9))  \(String(Int(row.imagesPerSecond)).leftPad(10))")
             }
             let summary = Self.summarize(rows)
             if seedList.count > 1 {
                 print("over seeds \(seedList.map(String.init).joined(separator: ", ")): mean, standard deviation, mean paired difference from bnn")
                 for r in summary {
                     let delta = r.meanDifferenceFromBNN.map { String(format: "%+.2f", 100 * $0) } ?? ""
-                    print("\(r.model.padding(toLength: 8, withPad: " ", startingAt: 0)) \(r.method.padding(toLength: 9, withPad: " ", startingAt: 0)) \(Console.percent(r.meanAccuracy).leftPad(8)) ± \(Console.fixed(Double(100 * r.standardDeviation), 2))  \(delta.leftPad(6))")
+                    print("\(r.model.padding(toLength: 8, withPad: " ", startingAt: 0)) \(r.method.padding(toLength: methodWidth, withPad: " ", startingAt: 0)) \(Console.percent(r.meanAccuracy).leftPad(8)) ± \(Console.fixed(Double(100 * r.standardDeviation), 2))  \(delta.leftPad(6))")
                 }
             }
             if let report {
@@ -291,6 +301,15 @@ struct BenchMethods: ParsableCommand {
         }
     }
 
+    /// A row's method and the name the table gives it.
+    struct RowMethod {
+        var label: String
+        var method: MethodSpec
+    }
+
+    /// The float twin's row: bnn's spec, whose binary parts the twin model does not have.
+    var twinRow: RowMethod { RowMethod(label: "float", method: methodSpec(.bnn, floatTwin: true)) }
+
     /// The method of one row: the float twin's layers are real whatever the flag says.
     func methodSpec(_ name: MethodSpec.Name, floatTwin: Bool) -> MethodSpec {
         var method = MethodSpec(name)
@@ -299,35 +318,68 @@ struct BenchMethods: ParsableCommand {
         return method
     }
 
+    /// A `--variant` (`METHOD:KEY=VALUE,...`) read by the spec parser, so its options are
+    /// checked exactly as a spec's `method_options` are. The table's flags apply to it as to
+    /// every binary row unless it sets the same option itself.
+    func variantSpec(_ text: String) throws -> MethodSpec {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        let fail = { (why: String) in ValidationError("--variant '\(text)': \(why)") }
+        guard let name = parts.first, !name.isEmpty else { throw fail("expected METHOD:KEY=VALUE[,KEY=VALUE...]") }
+        var options: [(key: String, value: String)] = []
+        if realFirstLast { options.append(("real_first_last", "true")) }
+        if let resnetShortcut { options.append(("resnet_shortcut", resnetShortcut.rawValue)) }
+        for pair in parts.count > 1 ? parts[1].split(separator: ",", omittingEmptySubsequences: false) : [] {
+            let kv = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard kv.count == 2, !kv[0].isEmpty, !kv[1].isEmpty else { throw fail("'\(pair)' is not KEY=VALUE") }
+            // The table's teacher is its own float twin (same recipe, budget and seed).
+            if kv[0] == "teacher_epochs" || (kv[0] == "teacher" && kv[1] != "train") {
+                throw fail("a distilling row learns from the table's float twin: use teacher=train, without teacher_epochs")
+            }
+            // Every option value is a word or a number; anything else would be read as YAML syntax.
+            guard kv[1].allSatisfy({ $0.isLetter || $0.isNumber || "_.-+".contains($0) }) else {
+                throw fail("the value of \(kv[0]) must be a word or a number, got '\(kv[1])'")
+            }
+            options.removeAll { $0.key == kv[0] }
+            options.append((kv[0], kv[1]))
+        }
+        let yaml = "method: \(name)\n" + (options.isEmpty ? "" : "method_options:\n" + options.map { "  \($0.key): \($0.value)\n" }.joined())
+        do {
+            return try SpecParser.parse(yaml, source: "--variant").method
+        } catch let error as SpecError {
+            throw fail(error.message)
+        }
+    }
+
     /// Folded inference of each method's network back to back, so the figures share one
     /// machine state (the training table's inference column is measured between trainings).
-    func measureInference(methods: [MethodSpec.Name], threads: Int) throws {
+    func measureInference(_ binaryRows: [RowMethod], threads: Int) throws {
         var rows: [InferenceRow] = []
         for model in models.split(separator: ",").map(String.init) {
             guard let twin = ModelZoo.floatTwin(of: model) else { throw ValidationError("no float twin for '\(model)'") }
-            for (name, method) in [(twin, MethodSpec.Name.bnn)] + methods.map({ (model, $0) }) {
-                let spec = methodSpec(method, floatTwin: name == twin)
+            for (name, row) in [(twin, twinRow)] + binaryRows.map({ (model, $0) }) {
+                let label = row.label, spec = row.method
                 let net = try InferenceNetwork(try Sequential(try ModelZoo.description(named: name, method: spec), seed: seed))
                 if printSteps {
                     var rng = SeededGenerator(seed: seed)
                     let x = Tensor(shape: [256] + net.inputShape, storage: (0..<(256 * net.inputShape.reduce(1, *))).map { _ in Float.random(in: -1...1, using: &rng) })
                     let times = net.profile(x)
                     let total = times.reduce(0) { $0 + $1.seconds }
-                    print("\(name) \(name == twin ? "float" : method.rawValue): \(Console.fixed(total * 1000, 2)) ms for 256 images on 1 thread (sum of each step's best of 5)")
+                    print("\(name) \(label): \(Console.fixed(total * 1000, 2)) ms for 256 images on 1 thread (sum of each step's best of 5)")
                     for t in times where t.seconds > 0 {
                         print("  \(Console.fixed(100 * t.seconds / total, 1).leftPad(5))%  \(t.step)")
                     }
                 }
                 for r in InferenceBenchmark.measure(net, name: name, batches: [1, 256], threadCounts: [threads]) {
-                    rows.append(InferenceRow(model: name, method: name == twin ? "float" : method.rawValue, folded: net.isFolded,
+                    rows.append(InferenceRow(model: name, method: label, folded: net.isFolded,
                                              batch: r.batch, threads: r.threads, imagesPerSecond: r.imagesPerSecond,
                                              millisecondsPerBatch: r.millisecondsPerBatch, realFirstLast: spec.keepsEndsReal))
                 }
             }
         }
-        print("model    method    folded  batch  threads   ms/batch    images/s")
+        let methodWidth = max(9, rows.map(\.method.count).max() ?? 0)
+        print("model    \("method".padding(toLength: methodWidth + 1, withPad: " ", startingAt: 0))folded  batch  threads   ms/batch    images/s")
         for r in rows {
-            print("\(r.model.padding(toLength: 8, withPad: " ", startingAt: 0)) \(r.method.padding(toLength: 9, withPad: " ", startingAt: 0)) \(String(r.folded).leftPad(6))  \(String(r.batch).leftPad(5))  \(String(r.threads).leftPad(7))  \(Console.fixed(r.millisecondsPerBatch, 3).leftPad(9))  \(String(Int(r.imagesPerSecond)).leftPad(10))")
+            print("\(r.model.padding(toLength: 8, withPad: " ", startingAt: 0)) \(r.method.padding(toLength: methodWidth, withPad: " ", startingAt: 0)) \(String(r.folded).leftPad(6))  \(String(r.batch).leftPad(5))  \(String(r.threads).leftPad(7))  \(Console.fixed(r.millisecondsPerBatch, 3).leftPad(9))  \(String(Int(r.imagesPerSecond)).leftPad(10))")
         }
         if let report { try writeJSONReport(rows, to: report) }
     }

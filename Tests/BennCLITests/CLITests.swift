@@ -323,3 +323,45 @@ extension CLITests {
         assertCleanFailure(try run(base + ["--epochs", "1", "--twin", directory + "/missing.ckpt"]), mentions: "missing.ckpt")
     }
 }
+
+extension CLITests {
+    /// `bench methods --variant METHOD:KEY=VALUE,...`: one more row per model, trained exactly
+    /// as `benn train` trains a spec with those method options; malformed variants and
+    /// unknown options are refused naming what is wrong.
+    func testMethodBenchTrainsVariants() throws {
+        try writeDataset()
+        let report = directory + "/methods-variants.json"
+        let variants = ["xnor:activation_scaling=true", "bnn:resnet_shortcut=per_conv,real_first_last=true"]
+        let r = try run(["bench", "methods", "--models", "tinyres", "--methods", "bnn,xnor", "--epochs", "2", "--seed", "5",
+                         "--data", directory, "--threads", "1", "--report", report] + variants.flatMap { ["--variant", $0] })
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("tinyres  xnor:activation_scaling=true "), r.stdout)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+        let rows = try XCTUnwrap(json["rows"] as? [[String: Any]])
+        XCTAssertEqual(rows.compactMap { $0["method"] as? String }, ["float", "bnn", "xnor"] + variants)
+        XCTAssertEqual(rows.compactMap { $0["resnetShortcut"] as? String }, ["per_block", "per_block", "per_block", "per_conv"])
+        XCTAssertEqual(rows.compactMap { $0["realFirstLast"] as? Bool }, [false, false, false, false, true])
+
+        // The same method options in a spec, trained by `benn train`: the same losses per epoch.
+        let spec = directory + "/xnor-k.yaml"
+        try "model: tinyres\nmethod: xnor\nmethod_options:\n  activation_scaling: true\nseed: 5\n"
+            .write(toFile: spec, atomically: true, encoding: .utf8)
+        let trainReport = directory + "/xnor-k.json"
+        let trained = try run(["train", spec, "--epochs", "2", "--data", directory, "--threads", "1", "-o", directory + "/xnor-k.ckpt",
+                               "--report", trainReport])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        let trainJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: trainReport))) as! [String: Any]
+        let epochs = try XCTUnwrap(trainJSON["epochs"] as? [[String: Any]])
+        let losses = rows.map { $0["lossPerEpoch"] as? [Double] }
+        XCTAssertEqual(losses[3], epochs.map { $0["loss"] as? Double ?? .nan })
+        XCTAssertNotEqual(losses[3], losses[2], "activation scaling changes xnor's training")
+
+        let base: [String] = ["bench", "methods", "--models", "tinycnn", "--methods", "bnn", "--epochs", "1", "--data", directory]
+        assertCleanFailure(try run(base + ["--variant", "xnor:activation_scale=true"]),
+                           mentions: "--variant 'xnor:activation_scale=true': unknown key 'activation_scale' in method_options (method xnor)")
+        assertCleanFailure(try run(base + ["--variant", "xnr:gradient=full"]), mentions: "--variant 'xnr:gradient=full'")
+        assertCleanFailure(try run(base + ["--variant", "xnor:mean_center"]), mentions: "'mean_center' is not KEY=VALUE")
+        assertCleanFailure(try run(base + ["--variant", "xnor:mean_center=maybe"]), mentions: "method_options.mean_center")
+        assertCleanFailure(try run(base + ["--variant", "sdbnn:teacher=/tmp/t.ckpt"]), mentions: "use teacher=train")
+    }
+}
