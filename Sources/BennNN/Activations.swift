@@ -29,17 +29,20 @@ public final class ReLU: Layer, PointwiseEvaluation {
 }
 
 /// clamp(x, -1, 1); gradient 1 inside the interval (inclusive), 0 outside.
-public final class HardTanh: Layer, StatelessInEvaluation {
+public final class HardTanh: Layer, PointwiseEvaluation {
     public var needsInputGradient = true
     private var input = Tensor(shape: [0])
     public init() {}
     public func outputShape(for input: [Int]) -> [Int] { input }
 
+    public func evaluate(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
+        for i in 0..<count { y[i] = min(max(x[i], -1), 1) }
+    }
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         if training { input = x }
-        var y = x
-        let n = y.count
-        y.withMutablePointer { p in for i in 0..<n { p[i] = min(max(p[i], -1), 1) } }
+        var y = Tensor(uninitializedShape: x.shape)
+        x.withPointer { px in y.withMutablePointer { evaluate(px, count: x.count, into: $0) } }
         return y
     }
 
@@ -52,7 +55,7 @@ public final class HardTanh: Layer, StatelessInEvaluation {
 }
 
 /// Per-channel PReLU: x for x > 0, a_c * x otherwise (channel = last dimension).
-public final class PReLU: Layer {
+public final class PReLU: Layer, PointwiseEvaluation {
     public var needsInputGradient = true
     public let slope: Parameter
     private var input = Tensor(shape: [0])
@@ -64,18 +67,20 @@ public final class PReLU: Layer {
     public var parameters: [Parameter] { [slope] }
     public func outputShape(for input: [Int]) -> [Int] { input }
 
-    public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        if training { input = x }
-        var y = x
-        let c = slope.value.count, rows = x.count / c
+    public func evaluate(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
+        let c = slope.value.count
         slope.value.withPointer { a in
-            y.withMutablePointer { p in
-                for r in 0..<rows {
-                    let row = p + r * c
-                    for j in 0..<c where row[j] <= 0 { row[j] *= a[j] }
-                }
+            for r in 0..<count / c {
+                let o = r * c
+                for j in 0..<c { y[o + j] = x[o + j] > 0 ? x[o + j] : a[j] * x[o + j] }
             }
         }
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        if training { input = x }
+        var y = Tensor(uninitializedShape: x.shape)
+        x.withPointer { px in y.withMutablePointer { evaluate(px, count: x.count, into: $0) } }
         return y
     }
 

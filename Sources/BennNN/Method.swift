@@ -30,6 +30,16 @@ public struct MethodSpec: Codable, Sendable, Equatable {
         /// layer, so α (and K) reach what follows: a residual sum or the logits.
         case xnor
     }
+    /// sdbnn: the real-valued activation after each binary block (after its residual sum).
+    public enum BlockActivation: String, Codable, Sendable, CaseIterable {
+        /// None: the block's output goes on as it is (the sign in front of the next binary
+        /// layer is the only non-linearity, as in Bi-Real).
+        case noActivation = "none"
+        /// clamp(x, -1, 1), the SD-BNN CIFAR code's (IR-Net's ResNets).
+        case hardtanh
+        /// A per-channel PReLU, the SD-BNN ImageNet code's (after Bulat et al.).
+        case prelu
+    }
     /// Where a ResNet model's real-valued shortcuts go.
     public enum ShortcutPlacement: String, Codable, Sendable, CaseIterable {
         /// Bi-Real's: one around every binary convolution.
@@ -66,6 +76,8 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// nil: 0.1 on plain (VGG-like) models, 1e-3 on ResNets (the SD-BNN code's settings).
     public var edeMinimumTemperature: Float?
     public var edeMaximumTemperature: Float = 10
+    /// sdbnn: the activation after each binary block (nil: none).
+    public var blockActivation: BlockActivation?
     /// reactnet, sdbnn: the distillation teacher, `train` (train the float twin first) or the
     /// path of a float-twin checkpoint. nil: `train` for reactnet; no distillation for sdbnn,
     /// whose ImageNet code distils (as ReActNet's does) but whose CIFAR code does not.
@@ -117,7 +129,7 @@ public struct MethodSpec: Codable, Sendable, Equatable {
         case .bireal: return ["gradient", "pretrain_epochs"] + everyMethod
         case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs", "restart_schedule", "repeat_first_step"] + everyMethod
         case .sdbnn: return ["activation_shift", "se_reduction", "surrogate", "weight_surrogate", "ede_min_temperature", "ede_max_temperature",
-                             "teacher", "teacher_epochs", "two_step", "first_step_epochs"] + everyMethod
+                             "teacher", "teacher_epochs", "two_step", "first_step_epochs", "block_activation"] + everyMethod
         }
     }
 
@@ -144,6 +156,22 @@ public struct MethodSpec: Codable, Sendable, Equatable {
 
     /// Whether binary blocks put their batch norm in front of the sign (XNOR-Net's order).
     public var normalizesBeforeSign: Bool { name == .xnor && blockOrder == .xnor }
+
+    /// The real-valued layer after each binary block (after its residual sum, before the next
+    /// block's sign): ReActNet's RPReLU, SD-BNN's optional hardtanh or PReLU. The logits
+    /// get none.
+    public var activationAfterBlock: LayerSpec? {
+        switch name {
+        case .reactnet: return .rprelu
+        case .sdbnn:
+            switch blockActivation ?? .noActivation {
+            case .noActivation: return nil
+            case .hardtanh: return .hardTanh
+            case .prelu: return .prelu
+            }
+        case .bnn, .xnor, .bireal: return nil
+        }
+    }
 
     /// Whether binary blocks get real-valued shortcuts under this method.
     public var addsShortcuts: Bool { name == .bireal || name == .reactnet }

@@ -117,7 +117,7 @@ public enum ModelZoo {
 
     /// A binary block: the method's activation, the binary layer, optional max pooling and a
     /// batch norm; with shortcuts, wrapped in a residual whose shortcut matches the shape;
-    /// ReActNet adds RPReLU after it.
+    /// then the method's activation after blocks, if any (ReActNet's RPReLU).
     static func block(_ layer: LayerSpec, pool: Int, stride: Int = 1, input: [Int], output: [Int], method: MethodSpec,
                       residual: Bool) -> [LayerSpec] {
         var body: [LayerSpec] = []
@@ -131,7 +131,7 @@ public enum ModelZoo {
         if residual && input.count == 3 && output.count == 3 {
             out = [.residual(body: body, shortcut: shortcut(pool: pool, stride: stride, input: input, output: output))]
         }
-        if method.name == .reactnet { out.append(.rprelu) }
+        if let after = method.activationAfterBlock { out.append(after) }
         return out
     }
 
@@ -204,12 +204,12 @@ public enum ModelZoo {
 
     /// The last layer of the plain models: a binary block, or with `real_first_last` a real
     /// dense layer on the previous block's real output (after its batch norm, or ReActNet's
-    /// RPReLU), as the methods' authors keep their classifiers. ReActNet has no RPReLU after
-    /// the logits.
+    /// RPReLU), as the methods' authors keep their classifiers. No activation follows the
+    /// logits.
     static func classifier(_ classes: Int, _ method: MethodSpec) -> [LayerSpec] {
         if method.keepsEndsReal { return [.dense(units: classes, binaryWeights: false), .batchNorm] }
         var l = block(binaryDense(classes, method), pool: 1, input: [0], output: [classes], method: method, residual: false)
-        if method.name == .reactnet { l.removeLast() }
+        if method.activationAfterBlock != nil { l.removeLast() }
         return l
     }
 

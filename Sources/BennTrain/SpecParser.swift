@@ -71,6 +71,7 @@ public enum SpecParser {
                     case "weight_surrogate": spec.method.weightSurrogate = try r.choice(v, f, MethodSpec.SurrogateKind.self)
                     case "ede_min_temperature": spec.method.edeMinimumTemperature = try r.float(v, f)
                     case "ede_max_temperature": spec.method.edeMaximumTemperature = try r.float(v, f)
+                    case "block_activation": spec.method.blockActivation = try r.choice(v, f, MethodSpec.BlockActivation.self)
                     default: break
                     }
                 }

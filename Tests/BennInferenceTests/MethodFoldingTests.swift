@@ -26,6 +26,9 @@ final class MethodFoldingTests: XCTestCase {
                     r.shiftOut.value[j] = rng.uniform(-0.3, 0.3)
                 }
             }
+            if let p = layer as? PReLU {
+                for j in 0..<p.slope.value.count { p.slope.value[j] = rng.uniform(-0.5, 0.5) }
+            }
             for p in layer.parameters where p.name.hasSuffix("wsd_gate") {
                 for j in 0..<p.value.count { p.value[j] = rng.uniform(-3, 3) }
             }
@@ -54,7 +57,12 @@ final class MethodFoldingTests: XCTestCase {
         xnorOrder.blockOrder = .xnor
         var xnorOrderScaled = xnorOrder
         xnorOrderScaled.activationScaling = true
-        return MethodSpec.Name.allCases.map { MethodSpec($0) } + [staticSD, xnorST, xnorScaled, xnorOrder, xnorOrderScaled]
+        let sdAfterBlocks = [MethodSpec.BlockActivation.hardtanh, .prelu].map { kind in
+            var m = MethodSpec(.sdbnn)
+            m.blockActivation = kind
+            return m
+        }
+        return MethodSpec.Name.allCases.map { MethodSpec($0) } + [staticSD, xnorST, xnorScaled, xnorOrder, xnorOrderScaled] + sdAfterBlocks
     }
 
     func testEveryMethodFoldsOnTinyCNN() throws {

@@ -329,6 +329,26 @@ final class MethodBlockTests: XCTestCase {
     /// `real_first_last`: the first layer's weights and the classifier (weights and input)
     /// turn real on the plain models, every binary layer between stays binary, and the
     /// ResNets, already real at both ends, do not change.
+    func testSDBNNBlockActivationFollowsEveryBlockButTheLogits() throws {
+        for (kind, layerType) in [(MethodSpec.BlockActivation.hardtanh, HardTanh.self as Layer.Type), (.prelu, PReLU.self)] {
+            func isAfterBlock(_ layer: Layer) -> Bool { ObjectIdentifier(type(of: layer)) == ObjectIdentifier(layerType) }
+            var method = MethodSpec(.sdbnn)
+            method.blockActivation = kind
+            for model in ["bcnn", "bmlp", "breal18"] {
+                let plain = try Sequential(try ModelZoo.description(named: model, method: MethodSpec(.sdbnn)), seed: 1)
+                let m = try Sequential(try ModelZoo.description(named: model, method: method), seed: 1)
+                let binaryLayers = plain.allLayers.filter { $0 is SignActivation }.count
+                // One after every binary block; on the plain models the classifier block is
+                // binary too and gets none.
+                let expected = model == "breal18" ? binaryLayers : binaryLayers - 1
+                XCTAssertEqual(m.allLayers.filter(isAfterBlock).count, expected, "\(model)/\(kind)")
+                XCTAssertEqual(m.allLayers.count, plain.allLayers.count + expected, "\(model)/\(kind)")
+                XCTAssertFalse(isAfterBlock(m.allLayers.last!), "\(model)/\(kind): nothing after the logits")
+                XCTAssertEqual(m.shapes.last, [10])
+            }
+        }
+    }
+
     func testRealFirstLastKeepsOnlyTheEndsReal() throws {
         func weighted(_ m: Sequential) -> [(binaryWeights: Bool, binaryInput: Bool)] {
             m.allLayers.compactMap { layer in

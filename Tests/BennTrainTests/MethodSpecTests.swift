@@ -92,6 +92,16 @@ final class MethodSpecTests: XCTestCase {
         XCTAssertTrue(error("model: bcnn\nmethod: bireal\nmethod_options:\n  block_order: xnor\n").contains("unknown key 'block_order'"))
     }
 
+    func testSDBNNBlockActivationParses() throws {
+        for (value, layer) in [("none", nil), ("hardtanh", LayerSpec.hardTanh), ("prelu", LayerSpec.prelu)] {
+            let yaml = "model: breal18\nmethod: sdbnn\nmethod_options:\n  block_activation: \(value)\n"
+            XCTAssertEqual(try SpecParser.parse(yaml).method.activationAfterBlock, layer, value)
+        }
+        XCTAssertNil(try SpecParser.parse("model: breal18\nmethod: sdbnn\n").method.activationAfterBlock)
+        XCTAssertTrue(error("model: bcnn\nmethod: sdbnn\nmethod_options:\n  block_activation: relu\n").contains("valid: none, hardtanh, prelu"))
+        XCTAssertTrue(error("model: bcnn\nmethod: bnn\nmethod_options:\n  block_activation: prelu\n").contains("unknown key 'block_activation'"))
+    }
+
     func testMethodNeedsABinaryModel() {
         let e = error("model: fcnn\nmethod: xnor\n")
         XCTAssertTrue(e.contains("'xnor' needs a binary model; 'fcnn' is a float twin"), e)
