@@ -54,14 +54,17 @@ public final class HardTanh: Layer, PointwiseEvaluation {
     }
 }
 
-/// Per-channel PReLU: x for x > 0, a_c * x otherwise (channel = last dimension).
+/// Per-channel PReLU: x for x > 0, a_c * x otherwise (channel = last dimension). It is
+/// RPReLU with both shifts held at zero, so it runs on RPReLU's kernels.
 public final class PReLU: Layer, PointwiseEvaluation {
     public var needsInputGradient = true
     public let slope: Parameter
     private var input = Tensor(shape: [0])
+    private let zeroShifts: [Float]
 
     public init(channels: Int, initialSlope: Float = 0.25, name: String = "prelu") {
         slope = Parameter(name: "\(name).slope", value: Tensor(shape: [channels], repeating: initialSlope), decays: false)
+        zeroShifts = [Float](repeating: 0, count: channels)
     }
 
     public var parameters: [Parameter] { [slope] }
@@ -70,10 +73,7 @@ public final class PReLU: Layer, PointwiseEvaluation {
     public func evaluate(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
         let c = slope.value.count
         slope.value.withPointer { a in
-            for r in 0..<count / c {
-                let o = r * c
-                for j in 0..<c { y[o + j] = x[o + j] > 0 ? x[o + j] : a[j] * x[o + j] }
-            }
+            zeroShifts.withUnsafeBufferPointer { z in benn_rprelu(x, y, count / c, c, z.baseAddress!, a, z.baseAddress!) }
         }
     }
 
@@ -85,25 +85,15 @@ public final class PReLU: Layer, PointwiseEvaluation {
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        var dx = dy
         let c = slope.value.count, rows = dy.count / c
+        var dx = dy
+        var gSlope = [Float](repeating: 0, count: c), unusedShiftGradients = gSlope, unusedOut = gSlope
         slope.value.withPointer { a in
-            input.withPointer { px in
-                dy.withPointer { pg in
-                    dx.withMutablePointer { pd in
-                        slope.grad.withMutablePointer { ga in
-                            for r in 0..<rows {
-                                let o = r * c
-                                for j in 0..<c where px[o + j] <= 0 {
-                                    ga[j] += pg[o + j] * px[o + j]
-                                    pd[o + j] = pg[o + j] * a[j]
-                                }
-                            }
-                        }
-                    }
-                }
+            input.withPointer { v in
+                dx.withMutablePointer { g in benn_rprelu_backward(v, g, rows, c, a, &unusedShiftGradients, &gSlope, &unusedOut) }
             }
         }
+        for j in 0..<c { slope.grad[j] += gSlope[j] }
         return dx
     }
 }
