@@ -30,14 +30,15 @@ public struct MethodSpec: Codable, Sendable, Equatable {
         /// layer, so α (and K) reach what follows: a residual sum or the logits.
         case xnor
     }
-    /// sdbnn: the real-valued activation after each binary block (after its residual sum).
+    /// sdbnn: a real-valued activation in each binary block.
     public enum BlockActivation: String, Codable, Sendable, CaseIterable {
         /// None: the block's output goes on as it is (the sign in front of the next binary
         /// layer is the only non-linearity, as in Bi-Real).
         case noActivation = "none"
-        /// clamp(x, -1, 1), the SD-BNN CIFAR code's (IR-Net's ResNets).
+        /// clamp(x, -1, 1) after the residual sum, the SD-BNN CIFAR code's (IR-Net's ResNets).
         case hardtanh
-        /// A per-channel PReLU, the SD-BNN ImageNet code's (after Bulat et al.).
+        /// A per-channel PReLU after the batch norm, before the residual sum: the SD-BNN
+        /// ImageNet code's, which follows Bulat et al. (Real-to-Binary's strong baseline).
         case prelu
     }
     /// Where a ResNet model's real-valued shortcuts go.
@@ -158,19 +159,19 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     public var normalizesBeforeSign: Bool { name == .xnor && blockOrder == .xnor }
 
     /// The real-valued layer after each binary block (after its residual sum, before the next
-    /// block's sign): ReActNet's RPReLU, SD-BNN's optional hardtanh or PReLU. The logits
-    /// get none.
+    /// block's sign): ReActNet's RPReLU, SD-BNN's optional hardtanh. The logits get none.
     public var activationAfterBlock: LayerSpec? {
         switch name {
         case .reactnet: return .rprelu
-        case .sdbnn:
-            switch blockActivation ?? .noActivation {
-            case .noActivation: return nil
-            case .hardtanh: return .hardTanh
-            case .prelu: return .prelu
-            }
+        case .sdbnn: return blockActivation == .hardtanh ? .hardTanh : nil
         case .bnn, .xnor, .bireal: return nil
         }
+    }
+
+    /// The real-valued layer at the end of each binary block's branch (after its batch norm,
+    /// before the residual sum): SD-BNN's optional PReLU. The logits get none.
+    public var activationInBranch: LayerSpec? {
+        name == .sdbnn && blockActivation == .prelu ? .prelu : nil
     }
 
     /// Whether binary blocks get real-valued shortcuts under this method.

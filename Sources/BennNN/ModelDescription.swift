@@ -117,7 +117,8 @@ public enum ModelZoo {
 
     /// A binary block: the method's activation, the binary layer, optional max pooling and a
     /// batch norm; with shortcuts, wrapped in a residual whose shortcut matches the shape;
-    /// then the method's activation after blocks, if any (ReActNet's RPReLU).
+    /// then the method's activation after blocks, if any (ReActNet's RPReLU). A method's
+    /// activation in the branch ends the body.
     static func block(_ layer: LayerSpec, pool: Int, stride: Int = 1, input: [Int], output: [Int], method: MethodSpec,
                       residual: Bool) -> [LayerSpec] {
         var body: [LayerSpec] = []
@@ -127,6 +128,7 @@ public enum ModelZoo {
         if method.name == .xnor && method.activationScaling { body = [.inputScaled(body: body)] }
         if pool > 1 { body.append(.maxPool(size: pool)) }
         if method.normalizesBeforeSign { body.insert(.batchNorm, at: 0) } else { body.append(.batchNorm) }
+        if let inBranch = method.activationInBranch { body.append(inBranch) }
         var out = body
         if residual && input.count == 3 && output.count == 3 {
             out = [.residual(body: body, shortcut: shortcut(pool: pool, stride: stride, input: input, output: output))]
@@ -209,7 +211,7 @@ public enum ModelZoo {
     static func classifier(_ classes: Int, _ method: MethodSpec) -> [LayerSpec] {
         if method.keepsEndsReal { return [.dense(units: classes, binaryWeights: false), .batchNorm] }
         var l = block(binaryDense(classes, method), pool: 1, input: [0], output: [classes], method: method, residual: false)
-        if method.activationAfterBlock != nil { l.removeLast() }
+        if method.activationAfterBlock != nil || method.activationInBranch != nil { l.removeLast() }
         return l
     }
 

@@ -346,6 +346,23 @@ final class MethodBlockTests: XCTestCase {
                 XCTAssertFalse(isAfterBlock(m.allLayers.last!), "\(model)/\(kind): nothing after the logits")
                 XCTAssertEqual(m.shapes.last, [10])
             }
+            // On breal18 hardtanh follows each residual sum; PReLU ends each residual's branch.
+            let layers = try ModelZoo.description(named: "breal18", method: method).layers
+            let residuals = layers.compactMap { layer -> [LayerSpec]? in
+                if case let .residual(body, _) = layer { return body }
+                return nil
+            }
+            XCTAssertEqual(residuals.count, 16)
+            for (i, layer) in layers.enumerated() {
+                guard case .residual(let body, _) = layer else { continue }
+                if kind == .prelu {
+                    XCTAssertEqual(body.last, .prelu)
+                    XCTAssertNotEqual(layers[i + 1], .prelu)
+                } else {
+                    XCTAssertEqual(layers[i + 1], .hardTanh)
+                    XCTAssertFalse(body.contains(.hardTanh))
+                }
+            }
         }
     }
 

@@ -93,11 +93,13 @@ final class MethodSpecTests: XCTestCase {
     }
 
     func testSDBNNBlockActivationParses() throws {
-        for (value, layer) in [("none", nil), ("hardtanh", LayerSpec.hardTanh), ("prelu", LayerSpec.prelu)] {
-            let yaml = "model: breal18\nmethod: sdbnn\nmethod_options:\n  block_activation: \(value)\n"
-            XCTAssertEqual(try SpecParser.parse(yaml).method.activationAfterBlock, layer, value)
+        for (value, after, inBranch) in [("none", nil, nil), ("hardtanh", LayerSpec.hardTanh, nil), ("prelu", nil, LayerSpec.prelu)] {
+            let method = try SpecParser.parse("model: breal18\nmethod: sdbnn\nmethod_options:\n  block_activation: \(value)\n").method
+            XCTAssertEqual(method.activationAfterBlock, after, value)
+            XCTAssertEqual(method.activationInBranch, inBranch, value)
         }
-        XCTAssertNil(try SpecParser.parse("model: breal18\nmethod: sdbnn\n").method.activationAfterBlock)
+        let plain = try SpecParser.parse("model: breal18\nmethod: sdbnn\n").method
+        XCTAssertNil(plain.activationAfterBlock ?? plain.activationInBranch)
         XCTAssertTrue(error("model: bcnn\nmethod: sdbnn\nmethod_options:\n  block_activation: relu\n").contains("valid: none, hardtanh, prelu"))
         XCTAssertTrue(error("model: bcnn\nmethod: bnn\nmethod_options:\n  block_activation: prelu\n").contains("unknown key 'block_activation'"))
     }
