@@ -96,6 +96,9 @@ public enum ModelZoo {
         if method.edeMinimumTemperature == nil {
             method.edeMinimumTemperature = isResNet(name) ? 1e-3 : 0.1
         }
+        if method.blockActivation == nil {
+            method.blockActivation = isResNet(name) ? .prelu : .noActivation
+        }
         let layers: [LayerSpec]
         switch name {
         case "bmlp": layers = mlp(hidden: [2048, 2048, 2048], binary: true, classes: classes, method: method)

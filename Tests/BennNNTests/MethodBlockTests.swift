@@ -335,7 +335,9 @@ final class MethodBlockTests: XCTestCase {
             var method = MethodSpec(.sdbnn)
             method.blockActivation = kind
             for model in ["bcnn", "bmlp", "breal18"] {
-                let plain = try Sequential(try ModelZoo.description(named: model, method: MethodSpec(.sdbnn)), seed: 1)
+                var none = MethodSpec(.sdbnn)
+                none.blockActivation = .noActivation
+                let plain = try Sequential(try ModelZoo.description(named: model, method: none), seed: 1)
                 let m = try Sequential(try ModelZoo.description(named: model, method: method), seed: 1)
                 let binaryLayers = plain.allLayers.filter { $0 is SignActivation }.count
                 // One after every binary block; on the plain models the classifier block is

@@ -98,8 +98,17 @@ final class MethodSpecTests: XCTestCase {
             XCTAssertEqual(method.activationAfterBlock, after, value)
             XCTAssertEqual(method.activationInBranch, inBranch, value)
         }
-        let plain = try SpecParser.parse("model: breal18\nmethod: sdbnn\n").method
-        XCTAssertNil(plain.activationAfterBlock ?? plain.activationInBranch)
+        // Unset, the model decides: PReLU in every ResNet branch, nothing on plain models.
+        let unset = try SpecParser.parse("model: breal18\nmethod: sdbnn\n").method
+        XCTAssertNil(unset.blockActivation)
+        func count(_ layers: [LayerSpec]) -> Int {
+            layers.reduce(0) { n, layer in
+                if case let .residual(body, shortcut) = layer { return n + count(body) + count(shortcut) }
+                return n + (layer == .prelu ? 1 : 0)
+            }
+        }
+        XCTAssertEqual(count(try ModelZoo.description(named: "breal18", method: unset).layers), 16)
+        XCTAssertEqual(count(try ModelZoo.description(named: "bcnn", method: unset).layers), 0)
         XCTAssertTrue(error("model: bcnn\nmethod: sdbnn\nmethod_options:\n  block_activation: relu\n").contains("valid: none, hardtanh, prelu"))
         XCTAssertTrue(error("model: bcnn\nmethod: bnn\nmethod_options:\n  block_activation: prelu\n").contains("unknown key 'block_activation'"))
     }
