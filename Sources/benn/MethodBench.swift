@@ -101,6 +101,10 @@ struct BenchMethods: ParsableCommand {
             }
             let binaryRows = methodNames.map { RowMethod(label: $0.rawValue, method: methodSpec($0, floatTwin: false)) }
                 + (try variants.map { RowMethod(label: $0, method: try variantSpec($0)) })
+            // Rows are told apart by their labels (the summary groups by them; bnn is the baseline).
+            for (i, row) in binaryRows.enumerated() where binaryRows[..<i].contains(where: { $0.label == row.label }) {
+                throw ValidationError("the table would have two '\(row.label)' rows; give each --variant options that set it apart")
+            }
             Console.log("compute: BLAS kernel \(BLAS.coreName), binary kernels \(BinaryKernels.active.rawValue), \(threads) threads")
             if inferenceOnly { return try measureInference(binaryRows, threads: threads) }
             let seedList = try seeds.map { list in

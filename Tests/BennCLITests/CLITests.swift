@@ -363,5 +363,6 @@ extension CLITests {
         assertCleanFailure(try run(base + ["--variant", "xnor:mean_center"]), mentions: "'mean_center' is not KEY=VALUE")
         assertCleanFailure(try run(base + ["--variant", "xnor:mean_center=maybe"]), mentions: "method_options.mean_center")
         assertCleanFailure(try run(base + ["--variant", "sdbnn:teacher=/tmp/t.ckpt"]), mentions: "use teacher=train")
+        assertCleanFailure(try run(base + ["--variant", "bnn"]), mentions: "two 'bnn' rows")
     }
 }
