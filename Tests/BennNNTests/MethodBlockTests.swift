@@ -326,10 +326,9 @@ final class MethodBlockTests: XCTestCase {
         }.count, 16)
     }
 
-    /// `real_first_last`: the first layer's weights and the classifier (weights and input)
-    /// turn real on the plain models, every binary layer between stays binary, and the
-    /// ResNets, already real at both ends, do not change.
-    func testSDBNNBlockActivationFollowsEveryBlockButTheLogits() throws {
+    /// SD-BNN's block activations: one per binary block, none after the logits; on breal18
+    /// hardtanh after each residual sum and PReLU at the end of each residual's branch.
+    func testSDBNNBlockActivationInEveryBlockButTheLogits() throws {
         for (kind, layerType) in [(MethodSpec.BlockActivation.hardtanh, HardTanh.self as Layer.Type), (.prelu, PReLU.self)] {
             func isAfterBlock(_ layer: Layer) -> Bool { ObjectIdentifier(type(of: layer)) == ObjectIdentifier(layerType) }
             var method = MethodSpec(.sdbnn)
@@ -368,6 +367,9 @@ final class MethodBlockTests: XCTestCase {
         }
     }
 
+    /// `real_first_last`: the first layer's weights and the classifier (weights and input)
+    /// turn real on the plain models, every binary layer between stays binary, and the
+    /// ResNets, already real at both ends, do not change.
     func testRealFirstLastKeepsOnlyTheEndsReal() throws {
         func weighted(_ m: Sequential) -> [(binaryWeights: Bool, binaryInput: Bool)] {
             m.allLayers.compactMap { layer in
