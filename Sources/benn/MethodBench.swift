@@ -156,11 +156,10 @@ struct BenchMethods: ParsableCommand {
                     let twin = ModelZoo.floatTwin(of: model)!
                     var teacher: Sequential?
                     for (name, row) in [(twin, twinRow)] + binaryRows.map({ (model, $0) }) {
-                        let methodLabel = row.label
                         let spec = rowSpec(name, row.method, seed: seed)
                         let datasets = try Datasets.load(spec)
                         trainingSamples = datasets.train.count
-                        let label = name == twin ? "\(twin) (float)" : "\(model)/\(methodLabel)"
+                        let label = name == twin ? "\(twin) (float)" : "\(model)/\(row.label)"
                         let trained: Sequential, history: [EpochStats], wall: Double
                         if name == twin, let (path, checkpoint) = twinFile(twin, seed: seed) {
                             trained = try checkpoint.makeModel()
@@ -184,7 +183,7 @@ struct BenchMethods: ParsableCommand {
                         let net = try InferenceNetwork(trained)
                         let speed = InferenceBenchmark.measure(net, name: label, batches: [256], threadCounts: [threads],
                                                                repetitions: 3)
-                        rows.append(Row(model: name, method: methodLabel, seed: seed, epochs: epochs,
+                        rows.append(Row(model: name, method: row.label, seed: seed, epochs: epochs,
                                         testAccuracy: history.last?.testAccuracy ?? 0,
                                         accuracyPerEpoch: history.compactMap(\.testAccuracy),
                                         lossPerEpoch: history.map(\.loss),
