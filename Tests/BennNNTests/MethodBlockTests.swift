@@ -330,7 +330,7 @@ final class MethodBlockTests: XCTestCase {
     /// hardtanh after each residual sum and PReLU at the end of each residual's branch.
     func testSDBNNBlockActivationInEveryBlockButTheLogits() throws {
         for (kind, layerType) in [(MethodSpec.BlockActivation.hardtanh, HardTanh.self as Layer.Type), (.prelu, PReLU.self)] {
-            func isAfterBlock(_ layer: Layer) -> Bool { ObjectIdentifier(type(of: layer)) == ObjectIdentifier(layerType) }
+            func isBlockActivation(_ layer: Layer) -> Bool { ObjectIdentifier(type(of: layer)) == ObjectIdentifier(layerType) }
             var method = MethodSpec(.sdbnn)
             method.blockActivation = kind
             for model in ["bcnn", "bmlp", "breal18"] {
@@ -342,9 +342,9 @@ final class MethodBlockTests: XCTestCase {
                 // One after every binary block; on the plain models the classifier block is
                 // binary too and gets none.
                 let expected = model == "breal18" ? binaryLayers : binaryLayers - 1
-                XCTAssertEqual(m.allLayers.filter(isAfterBlock).count, expected, "\(model)/\(kind)")
+                XCTAssertEqual(m.allLayers.filter(isBlockActivation).count, expected, "\(model)/\(kind)")
                 XCTAssertEqual(m.allLayers.count, plain.allLayers.count + expected, "\(model)/\(kind)")
-                XCTAssertFalse(isAfterBlock(m.allLayers.last!), "\(model)/\(kind): nothing after the logits")
+                XCTAssertFalse(isBlockActivation(m.allLayers.last!), "\(model)/\(kind): nothing after the logits")
                 XCTAssertEqual(m.shapes.last, [10])
             }
             // On breal18 hardtanh follows each residual sum; PReLU ends each residual's branch.
