@@ -41,6 +41,8 @@ struct BenchMethods: ParsableCommand {
     var twinPaths: [String] = []
     @Option(name: .customLong("variant"), help: "One more row per model: a method with options, as METHOD:KEY=VALUE[,KEY=VALUE...] (method_options keys, docs/methods.md), e.g. xnor:activation_scaling=true. Repeat for several; a distilling variant (sdbnn:teacher=train) learns from the table's float twin.")
     var variants: [String] = []
+    @Option(name: .customLong("teacher-epochs"), help: "Distilling rows (ReActNet, a teacher=train variant) learn from a float twin trained for N epochs with the table's recipe and seed, as `teacher_epochs: N` in a spec, instead of from the table's twin row. A twin that fits its training set less teaches more (docs/methods.md).")
+    var teacherEpochs: Int?
 
     struct Row: Codable {
         var model: String
@@ -87,6 +89,8 @@ struct BenchMethods: ParsableCommand {
         var seeds: [UInt64]
         var threads: Int
         var trainingSamples: Int
+        /// `--teacher-epochs`: the distilling rows' teacher's epochs; nil when they learn from the twin row.
+        var teacherEpochs: Int?
         var versions: [String: String]
     }
 
@@ -104,6 +108,9 @@ struct BenchMethods: ParsableCommand {
             // Rows are told apart by their labels (the summary groups by them; bnn is the baseline).
             for (i, row) in binaryRows.enumerated() where binaryRows[..<i].contains(where: { $0.label == row.label }) {
                 throw ValidationError("the table would have two '\(row.label)' rows; give each --variant options that set it apart")
+            }
+            if let teacherEpochs, teacherEpochs < 1 {
+                throw ValidationError("--teacher-epochs must be at least 1, got \(teacherEpochs)")
             }
             Console.log("compute: BLAS kernel \(BLAS.coreName), binary kernels \(BinaryKernels.active.rawValue), \(threads) threads")
             if inferenceOnly { return try measureInference(binaryRows, threads: threads) }
@@ -155,8 +162,11 @@ struct BenchMethods: ParsableCommand {
                 for model in modelNames {
                     let twin = ModelZoo.floatTwin(of: model)!
                     var teacher: Sequential?
+                    // With --teacher-epochs, the first distilling row trains the shorter twin and later ones reuse it.
+                    var shorterTeacher: Sequential?
                     for (name, row) in [(twin, twinRow)] + binaryRows.map({ (model, $0) }) {
-                        let spec = rowSpec(name, row.method, seed: seed)
+                        var spec = rowSpec(name, row.method, seed: seed)
+                        if let teacherEpochs, spec.method.distills { spec.method.teacherEpochs = teacherEpochs }
                         let datasets = try Datasets.load(spec)
                         trainingSamples = datasets.train.count
                         let label = name == twin ? "\(twin) (float)" : "\(model)/\(row.label)"
@@ -168,8 +178,12 @@ struct BenchMethods: ParsableCommand {
                             Console.log("\(label) from \(path) (\(checkpoint.completedEpochs) epochs, test accuracy \(Console.percent(history.last?.testAccuracy ?? 0)))")
                         } else {
                             let trainer = try Trainer(spec: spec, for: datasets.train.base)
-                            // A distilling method (ReActNet) learns from the float twin above (same budget and seed).
-                            if spec.method.distills { trainer.teacher = teacher }
+                            // A distilling method (ReActNet) learns from the float twin above (same budget and seed),
+                            // or from one trained for --teacher-epochs when the first such row starts.
+                            if spec.method.distills { trainer.teacher = teacherEpochs == nil ? teacher : shorterTeacher }
+                            if spec.method.distills, let teacherEpochs, shorterTeacher == nil {
+                                Console.log("\(label) first trains its teacher, \(twin), for \(teacherEpochs) epochs")
+                            }
                             Console.log("training \(label), \(epochs) epochs")
                             let start = DispatchTime.now().uptimeNanoseconds
                             let progress = Console.TrainingProgress()
@@ -177,6 +191,7 @@ struct BenchMethods: ParsableCommand {
                             wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                             trained = trainer.model
                             history = trainer.history
+                            if spec.method.distills, teacherEpochs != nil { shorterTeacher = trainer.teacher }
                         }
                         if name == twin { teacher = trained }
                         let rates = history.map(\.samplesPerSecond).sorted()
@@ -212,7 +227,7 @@ struct BenchMethods: ParsableCommand {
             }
             if let report {
                 try writeJSONReport(Report(rows: rows, summary: summary, recipe: recipe, seed: seedList[0], seeds: seedList, threads: threads,
-                                           trainingSamples: trainingSamples, versions: RuntimeInfo.versions), to: report)
+                                           trainingSamples: trainingSamples, teacherEpochs: teacherEpochs, versions: RuntimeInfo.versions), to: report)
             }
         }
     }
@@ -336,7 +351,7 @@ struct BenchMethods: ParsableCommand {
             guard kv.count == 2, !kv[0].isEmpty, !kv[1].isEmpty else { throw fail("'\(pair)' is not KEY=VALUE") }
             // The table's teacher is its own float twin (same recipe, budget and seed).
             if kv[0] == "teacher_epochs" || (kv[0] == "teacher" && kv[1] != "train") {
-                throw fail("a distilling row learns from the table's float twin: use teacher=train, without teacher_epochs")
+                throw fail("a distilling row learns from the table's float twin: use teacher=train, without teacher_epochs (--teacher-epochs sets the teacher's epochs for every distilling row)")
             }
             // Every option value is a word or a number; anything else would be read as YAML syntax.
             guard kv[1].allSatisfy({ $0.isLetter || $0.isNumber || "_.-+".contains($0) }) else {

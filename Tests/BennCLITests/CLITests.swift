@@ -366,3 +366,42 @@ extension CLITests {
         assertCleanFailure(try run(base + ["--variant", "bnn"]), mentions: "two 'bnn' rows")
     }
 }
+
+extension CLITests {
+    /// `bench methods --teacher-epochs N`: ReActNet learns from a float twin trained for N
+    /// epochs, exactly as `benn train` does with `teacher_epochs: N`, while the twin row keeps
+    /// the table's budget.
+    func testMethodBenchTrainsAShorterTeacher() throws {
+        try writeDataset()
+        func table(_ extra: [String]) throws -> (rows: [[String: Any]], json: [String: Any], log: String) {
+            let report = directory + "/methods-teacher-\(extra.count).json"
+            let r = try run(["bench", "methods", "--models", "tinycnn", "--methods", "reactnet", "--epochs", "2", "--seed", "3",
+                             "--data", directory, "--threads", "1", "--report", report] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+            return (try XCTUnwrap(json["rows"] as? [[String: Any]]), json, r.stdout + r.stderr)
+        }
+        let shorter = try table(["--teacher-epochs", "1"]), twinTaught = try table([])
+        XCTAssertEqual(shorter.json["teacherEpochs"] as? Int, 1)
+        XCTAssertNil(twinTaught.json["teacherEpochs"] as? Int)
+        XCTAssertTrue(shorter.log.contains("first trains its teacher, fcnn, for 1 epochs"), shorter.log)
+        XCTAssertEqual(shorter.rows[0]["accuracyPerEpoch"] as? [Double], twinTaught.rows[0]["accuracyPerEpoch"] as? [Double],
+                       "the twin row keeps the table's two epochs")
+        let losses = shorter.rows[1]["lossPerEpoch"] as? [Double]
+        XCTAssertNotEqual(losses, twinTaught.rows[1]["lossPerEpoch"] as? [Double], "a one-epoch teacher gives other targets")
+
+        let spec = directory + "/reactnet-t1.yaml"
+        try "model: tinycnn\nmethod: reactnet\nmethod_options:\n  teacher_epochs: 1\nseed: 3\n"
+            .write(toFile: spec, atomically: true, encoding: .utf8)
+        let trainReport = directory + "/reactnet-t1.json"
+        let trained = try run(["train", spec, "--epochs", "2", "--data", directory, "--threads", "1",
+                               "-o", directory + "/reactnet-t1.ckpt", "--report", trainReport])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        let trainJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: trainReport))) as! [String: Any]
+        let epochs = try XCTUnwrap(trainJSON["epochs"] as? [[String: Any]])
+        XCTAssertEqual(losses, epochs.map { $0["loss"] as? Double ?? .nan })
+
+        assertCleanFailure(try run(["bench", "methods", "--models", "tinycnn", "--methods", "reactnet", "--teacher-epochs", "0",
+                                    "--data", directory]), mentions: "--teacher-epochs must be at least 1, got 0")
+    }
+}
