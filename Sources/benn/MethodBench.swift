@@ -179,10 +179,14 @@ struct BenchMethods: ParsableCommand {
                         } else {
                             let trainer = try Trainer(spec: spec, for: datasets.train.base)
                             // A distilling method (ReActNet) learns from the float twin above (same budget and seed),
-                            // or from one trained for --teacher-epochs when the first such row starts.
-                            if spec.method.distills { trainer.teacher = teacherEpochs == nil ? teacher : shorterTeacher }
-                            if spec.method.distills, let teacherEpochs, shorterTeacher == nil {
-                                Console.log("\(label) first trains its teacher, \(twin), for \(teacherEpochs) epochs")
+                            // or from one trained for --teacher-epochs, outside the row's wall time as the twin is.
+                            if spec.method.distills {
+                                trainer.teacher = teacherEpochs == nil ? teacher : shorterTeacher
+                                if let teacherEpochs, shorterTeacher == nil {
+                                    Console.log("training \(twin) (teacher), \(teacherEpochs) epochs")
+                                    try trainer.prepareTeacher(train: datasets.train)
+                                    shorterTeacher = trainer.teacher
+                                }
                             }
                             Console.log("training \(label), \(epochs) epochs")
                             let start = DispatchTime.now().uptimeNanoseconds
@@ -191,7 +195,6 @@ struct BenchMethods: ParsableCommand {
                             wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                             trained = trainer.model
                             history = trainer.history
-                            if spec.method.distills, teacherEpochs != nil { shorterTeacher = trainer.teacher }
                         }
                         if name == twin { teacher = trained }
                         let rates = history.map(\.samplesPerSecond).sorted()

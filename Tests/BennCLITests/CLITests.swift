@@ -384,7 +384,7 @@ extension CLITests {
         let shorter = try table(["--teacher-epochs", "1"]), twinTaught = try table([])
         XCTAssertEqual(shorter.json["teacherEpochs"] as? Int, 1)
         XCTAssertNil(twinTaught.json["teacherEpochs"] as? Int)
-        XCTAssertTrue(shorter.log.contains("first trains its teacher, fcnn, for 1 epochs"), shorter.log)
+        XCTAssertTrue(shorter.log.contains("training fcnn (teacher), 1 epochs"), shorter.log)
         XCTAssertEqual(shorter.rows[0]["accuracyPerEpoch"] as? [Double], twinTaught.rows[0]["accuracyPerEpoch"] as? [Double],
                        "the twin row keeps the table's two epochs")
         let losses = shorter.rows[1]["lossPerEpoch"] as? [Double]
