@@ -161,9 +161,9 @@ struct BenchMethods: ParsableCommand {
             for seed in seedList {
                 for model in modelNames {
                     let twin = ModelZoo.floatTwin(of: model)!
+                    // The distilling rows' teacher: the twin row, or with --teacher-epochs a shorter twin that
+                    // the first distilling row trains and later ones reuse.
                     var teacher: Sequential?
-                    // With --teacher-epochs, the first distilling row trains the shorter twin and later ones reuse it.
-                    var shorterTeacher: Sequential?
                     for (name, row) in [(twin, twinRow)] + binaryRows.map({ (model, $0) }) {
                         var spec = rowSpec(name, row.method, seed: seed)
                         if let teacherEpochs, spec.method.distills { spec.method.teacherEpochs = teacherEpochs }
@@ -181,11 +181,11 @@ struct BenchMethods: ParsableCommand {
                             // A distilling method (ReActNet) learns from the float twin above (same budget and seed),
                             // or from one trained for --teacher-epochs, outside the row's wall time as the twin is.
                             if spec.method.distills {
-                                trainer.teacher = teacherEpochs == nil ? teacher : shorterTeacher
-                                if let teacherEpochs, shorterTeacher == nil {
+                                trainer.teacher = teacher
+                                if teacher == nil, let teacherEpochs {
                                     Console.log("training \(twin) (teacher), \(teacherEpochs) epochs")
                                     try trainer.prepareTeacher(train: datasets.train)
-                                    shorterTeacher = trainer.teacher
+                                    teacher = trainer.teacher
                                 }
                             }
                             Console.log("training \(label), \(epochs) epochs")
@@ -196,7 +196,7 @@ struct BenchMethods: ParsableCommand {
                             trained = trainer.model
                             history = trainer.history
                         }
-                        if name == twin { teacher = trained }
+                        if name == twin, teacherEpochs == nil { teacher = trained }
                         let rates = history.map(\.samplesPerSecond).sorted()
                         let net = try InferenceNetwork(trained)
                         let speed = InferenceBenchmark.measure(net, name: label, batches: [256], threadCounts: [threads],
