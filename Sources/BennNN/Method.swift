@@ -120,12 +120,17 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// that XNOR-Net's ResNet-18 and Bi-Real's baselines binarize). Plain models get
     /// shortcuts from the method alone (bireal, reactnet).
     public var resnetShortcut: ShortcutPlacement?
+    /// Every method: the path of a float-twin checkpoint whose weights the model starts from
+    /// (nil: the seed's random initialization). Bi-Real's paper initializes its binary
+    /// network from a trained real-valued one; the twin's convolutions, dense layers and
+    /// batch norms are copied in order, the method's own parameters keep their initial values.
+    public var initFrom: String?
 
     public init(_ name: Name = .bnn) { self.name = name }
 
     /// The option keys each method accepts in a spec's `method_options`.
     public static func optionKeys(for name: Name) -> [String] {
-        let everyMethod = ["real_first_last", "resnet_shortcut"]
+        let everyMethod = ["real_first_last", "resnet_shortcut", "init_from"]
         switch name {
         case .bnn: return everyMethod
         case .xnor: return ["gradient", "activation_scaling", "mean_center", "block_order"] + everyMethod

@@ -64,6 +64,7 @@ public enum SpecParser {
                     case "mean_center": spec.method.meanCenter = try r.bool(v, f)
                     case "block_order": spec.method.blockOrder = try r.choice(v, f, MethodSpec.BlockOrder.self)
                     case "real_first_last": spec.method.realFirstLast = try r.bool(v, f)
+                    case "init_from": spec.method.initFrom = try r.string(v, f)
                     case "resnet_shortcut": spec.method.resnetShortcut = try r.choice(v, f, MethodSpec.ShortcutPlacement.self)
                     case "activation_shift": spec.method.activationShift = try r.choice(v, f, MethodSpec.ShiftKind.self)
                     case "se_reduction": spec.method.seReduction = try r.int(v, f, min: 1)

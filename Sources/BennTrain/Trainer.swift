@@ -54,6 +54,11 @@ public final class Trainer {
         let description = try ModelZoo.description(named: spec.model, method: spec.method,
                                                    inputShape: inputShape, classes: classes)
         model = try Sequential(description, seed: spec.seed)
+        if let path = spec.method.initFrom {
+            let twin = try FloatTwin.read(path: path, of: spec.model, inputShape: inputShape,
+                                          classes: classes, role: "method_options.init_from")
+            try FloatTwin.initialize(model, from: twin, twinPath: path)
+        }
         switch spec.train.optimizer {
         case .adam:
             optimizer = Adam(learningRate: spec.train.learningRate, weightDecay: spec.train.weightDecay)
@@ -157,15 +162,8 @@ public final class Trainer {
             try trainer.fit(train: train, progress: progress)
             teacher = trainer.model
         } else {
-            let checkpoint = try Checkpoint.read(from: spec.method.teacherSource)
-            let expected = try ModelZoo.description(named: twin, inputShape: shape, classes: classes)
-            guard checkpoint.model == expected else {
-                throw SpecError(location: spec.method.teacherSource,
-                                message: "teacher checkpoint holds model '\(checkpoint.model.name)'; the teacher of '\(spec.model)' is its float twin '\(twin)'")
-            }
-            let m = try Sequential(expected, seed: 0)
-            try m.load(checkpoint.tensors)
-            teacher = m
+            teacher = try FloatTwin.read(path: spec.method.teacherSource, of: spec.model, inputShape: shape,
+                                         classes: classes, role: "teacher")
         }
     }
 
