@@ -7,7 +7,7 @@ enum FloatTwin {
     /// Reads a checkpoint that must hold the float twin of `model` (`role` names the option
     /// in errors).
     static func read(path: String, of model: String, inputShape: [Int], classes: Int,
-                         role: String) throws -> Sequential {
+                     role: String) throws -> Sequential {
         guard let twin = ModelZoo.floatTwin(of: model) else {
             throw SpecError(location: nil, message: "model '\(model)' has no float twin for \(role)")
         }
