@@ -36,7 +36,8 @@ enum FloatTwin {
         name.split(separator: ".").suffix(2).joined(separator: ".")
     }
 
-    /// Whether a tensor belongs to a residual block's shortcut (its 1x1 projection).
+    /// Whether a tensor belongs to a residual block's shortcut (its 1x1 projection): the
+    /// layers `Sequential` builds inside a residual's shortcut are named `<layer>.short<i>`.
     static func isShortcut(_ name: String) -> Bool {
         name.split(separator: ".").contains { $0.hasPrefix("short") }
     }
