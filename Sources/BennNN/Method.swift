@@ -48,6 +48,15 @@ public struct MethodSpec: Codable, Sendable, Equatable {
         /// The standard ResNet basic block's: one around each pair of binary convolutions.
         case perBlock = "per_block"
     }
+    /// How a ResNet model's shortcut follows a stride-2 block.
+    public enum Downsampling: String, Codable, Sendable, CaseIterable {
+        /// A strided real 1x1 convolution + batch norm: the standard ResNet projection,
+        /// which reads one input pixel in four.
+        case strided
+        /// 2x2 average pooling, then a real 1x1 convolution + batch norm: Bi-Real's and
+        /// ReActNet's code, where every input pixel reaches the next stage's trunk.
+        case averagePool = "avg_pool"
+    }
 
     public var name: Name = .bnn
     /// xnor: `full` (default); bireal: `straight_through` (default, the public code's rule;
@@ -120,6 +129,8 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// that XNOR-Net's ResNet-18 and Bi-Real's baselines binarize). Plain models get
     /// shortcuts from the method alone (bireal, reactnet).
     public var resnetShortcut: ShortcutPlacement?
+    /// Every method, ResNet models only: the shortcut of a stride-2 block (nil: `strided`).
+    public var resnetDownsample: Downsampling?
     /// Every method: the path of a float-twin checkpoint whose weights the model starts from
     /// (nil: the seed's random initialization). Bi-Real's paper initializes its binary
     /// network from a trained real-valued one; the twin's convolutions, dense layers and
@@ -130,7 +141,7 @@ public struct MethodSpec: Codable, Sendable, Equatable {
 
     /// The option keys each method accepts in a spec's `method_options`.
     public static func optionKeys(for name: Name) -> [String] {
-        let everyMethod = ["real_first_last", "resnet_shortcut", "init_from"]
+        let everyMethod = ["real_first_last", "resnet_shortcut", "resnet_downsample", "init_from"]
         switch name {
         case .bnn: return everyMethod
         case .xnor: return ["gradient", "activation_scaling", "mean_center", "block_order"] + everyMethod
@@ -188,6 +199,9 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     public var resnetShortcutPlacement: ShortcutPlacement {
         resnetShortcut ?? (name == .bnn || name == .xnor ? .perBlock : .perConv)
     }
+
+    /// How ResNet models' shortcuts follow a stride.
+    public var resnetDownsampling: Downsampling { resnetDownsample ?? .strided }
 
     var weightGradient: WeightQuantizer.Gradient {
         switch gradient ?? (name == .xnor ? .full : .straightThrough) {

@@ -40,6 +40,9 @@ public indirect enum LayerSpec: Codable, Sendable, Equatable {
     case rprelu
     /// Average pooling with window and stride `size`.
     case averagePool(size: Int)
+    /// Average pooling with window and stride `size` that gives a trailing row or column
+    /// short of a window one of its own (output `ceil(H / size)`).
+    case averagePoolCoveringEdges(size: Int)
     /// One average per channel over the whole image.
     case globalAveragePool
     /// `body(x) + shortcut(x)`; an empty shortcut is the identity.
@@ -134,7 +137,8 @@ public enum ModelZoo {
         if let inBranch = method.activationInBranch { body.append(inBranch) }
         var out = body
         if residual && input.count == 3 && output.count == 3 {
-            out = [.residual(body: body, shortcut: shortcut(pool: pool, stride: stride, input: input, output: output))]
+            out = [.residual(body: body, shortcut: shortcut(pool: pool, stride: stride, input: input, output: output,
+                                                            downsampling: method.resnetDownsampling))]
         }
         if let after = method.activationAfterBlock { out.append(after) }
         return out
@@ -142,12 +146,20 @@ public enum ModelZoo {
 
     /// The real path from a block's input to its output shape: identity, average pooling
     /// where the body pools, and a real 1x1 convolution with batch norm where the width or
-    /// the stride changes (Bi-Real's downsampling shortcut).
-    static func shortcut(pool: Int, stride: Int, input: [Int], output: [Int]) -> [LayerSpec] {
+    /// the stride changes. A stride either goes on the 1x1 convolution, or, with
+    /// `downsampling` `.averagePool`, to an average pool in front of it (Bi-Real's
+    /// downsampling shortcut: every input pixel reaches the output).
+    static func shortcut(pool: Int, stride: Int, input: [Int], output: [Int],
+                         downsampling: MethodSpec.Downsampling = .strided) -> [LayerSpec] {
         var path: [LayerSpec] = []
         if pool > 1 { path.append(.averagePool(size: pool)) }
+        var convStride = stride
+        if stride > 1 && downsampling == .averagePool {
+            path.append(.averagePoolCoveringEdges(size: stride))
+            convStride = 1
+        }
         if output[2] != input[2] || stride > 1 {
-            path += [.conv(filters: output[2], kernel: 1, stride: stride, same: false, binaryWeights: false), .batchNorm]
+            path += [.conv(filters: output[2], kernel: 1, stride: convStride, same: false, binaryWeights: false), .batchNorm]
         }
         return path
     }
@@ -241,7 +253,8 @@ public enum ModelZoo {
                     pairBody += block(binaryConv(width, stride: stride, method), pool: 1, stride: stride, input: shape, output: out,
                                       method: method, residual: false)
                     if b % 2 == 1 {
-                        l.append(.residual(body: pairBody, shortcut: shortcut(pool: 1, stride: pairStride, input: pairInput, output: out)))
+                        l.append(.residual(body: pairBody, shortcut: shortcut(pool: 1, stride: pairStride, input: pairInput, output: out,
+                                                                          downsampling: method.resnetDownsampling)))
                     }
                 } else if binary {
                     l += block(binaryConv(width, stride: stride, method), pool: 1, stride: stride, input: shape, output: out,

@@ -71,6 +71,11 @@ public final class Sequential {
                     throw InvalidModel(description: "layer \(name): average pool \(size) does not fit input \(shape)")
                 }
                 layer = AveragePool(size: size)
+            case let .averagePoolCoveringEdges(size):
+                guard shape.count == 3, size > 0 else {
+                    throw InvalidModel(description: "layer \(name): average pool \(size) needs [H, W, C], got \(shape)")
+                }
+                layer = AveragePool(size: size, coversEdges: true)
             case .globalAveragePool:
                 guard shape.count == 3 else { throw InvalidModel(description: "layer \(name): global average pool needs [H, W, C], got \(shape)") }
                 layer = AveragePool(global: true)

@@ -66,6 +66,7 @@ public enum SpecParser {
                     case "real_first_last": spec.method.realFirstLast = try r.bool(v, f)
                     case "init_from": spec.method.initFrom = try r.string(v, f)
                     case "resnet_shortcut": spec.method.resnetShortcut = try r.choice(v, f, MethodSpec.ShortcutPlacement.self)
+                    case "resnet_downsample": spec.method.resnetDownsample = try r.choice(v, f, MethodSpec.Downsampling.self)
                     case "activation_shift": spec.method.activationShift = try r.choice(v, f, MethodSpec.ShiftKind.self)
                     case "se_reduction": spec.method.seReduction = try r.int(v, f, min: 1)
                     case "surrogate": spec.method.surrogate = try r.choice(v, f, MethodSpec.SurrogateKind.self)

@@ -96,6 +96,23 @@ final class MethodFoldingTests: XCTestCase {
         }
     }
 
+    /// Average-pooled downsampling shortcuts run in Float beside the packed body: on
+    /// `tinyres` (28x28 to 14x14) and on `breal18`, whose 7x7 stage pools to 4x4.
+    func testEveryMethodFoldsWithAveragePooledDownsampling() throws {
+        for placement in MethodSpec.ShortcutPlacement.allCases {
+            for var m in methods() {
+                m.resnetShortcut = placement
+                m.resnetDownsample = .averagePool
+                try check("tinyres", m)
+            }
+        }
+        for name in MethodSpec.Name.allCases {
+            var m = MethodSpec(name)
+            m.resnetDownsample = .averagePool
+            try check("breal18", m)
+        }
+    }
+
     /// XNOR/Bi-Real/ReActNet scales and RSign shifts land in the integer thresholds: the
     /// bnn/xnor CNN chain stays packed from the second layer to the classifier.
     func testScalesAndShiftsFoldIntoThresholds() throws {

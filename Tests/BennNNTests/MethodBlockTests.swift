@@ -28,6 +28,22 @@ final class MethodBlockTests: XCTestCase {
         checkGradients(AveragePool(global: true), input: randomTensor([3, 5, 5, 4], &rng), eps: 1e-2)
     }
 
+    /// Covering the edges, a 7-wide input pools to 4 with a last window one pixel wide; the
+    /// default drops that pixel.
+    func testAveragePoolCoveringEdges() {
+        var x = Tensor(shape: [1, 3, 3, 1])
+        for i in 0..<9 { x[i] = Float(i + 1) }
+        let covering = AveragePool(size: 2, coversEdges: true)
+        XCTAssertEqual(covering.outputShape(for: [3, 3, 1]), [2, 2, 1])
+        let expected: [Float] = [12 / 4, 9 / 2, 15 / 2, 9]  // (1+2+4+5)/4, (3+6)/2, (7+8)/2, 9
+        XCTAssertEqual(covering.forward(x, training: false).storage, expected)
+        XCTAssertEqual(AveragePool(size: 2).forward(x, training: false).storage, [3])
+        XCTAssertEqual(AveragePool(size: 2, coversEdges: true).outputShape(for: [7, 7, 16]), [4, 4, 16])
+        var rng = SeededGenerator(seed: 5)
+        checkGradients(AveragePool(size: 2, coversEdges: true), input: randomTensor([2, 7, 5, 3], &rng), eps: 1e-2)
+        checkGradients(AveragePool(size: 3, coversEdges: true), input: randomTensor([2, 4, 6, 2], &rng), eps: 1e-2)
+    }
+
     func testResidualGradientWithDownsamplingShortcut() throws {
         let d = ModelDescription(name: "res", inputShape: [6, 6, 3], classes: 4 * 3 * 3, layers: [
             .residual(body: [.conv(filters: 4, kernel: 3, stride: 2, same: true, binaryWeights: false), .batchNorm],
@@ -324,6 +340,38 @@ final class MethodBlockTests: XCTestCase {
             if case .residual = $0 { return true }
             return false
         }.count, 16)
+    }
+
+    /// `resnet_downsample: avg_pool`: each stride-2 shortcut pools every pixel, then projects
+    /// with a stride-1 1x1 convolution; the default projects with stride 2. Same parameters,
+    /// same output shapes (the 7x7 stage pools to 4x4), under either shortcut placement.
+    func testResNetDownsamplingShortcut() throws {
+        /// Per shortcut that changes the shape: its layers in order.
+        func projections(_ layers: [LayerSpec]) -> [[LayerSpec]] {
+            layers.compactMap { layer -> [LayerSpec]? in
+                guard case let .residual(_, shortcut) = layer, !shortcut.isEmpty else { return nil }
+                return shortcut
+            }
+        }
+        for name in MethodSpec.Name.allCases {
+            for placement in MethodSpec.ShortcutPlacement.allCases {
+                var method = MethodSpec(name)
+                method.resnetShortcut = placement
+                let strided = try ModelZoo.description(named: "breal18", method: method)
+                XCTAssertEqual(projections(strided.layers), [32, 64, 128].map {
+                    [.conv(filters: $0, kernel: 1, stride: 2, same: false, binaryWeights: false), .batchNorm]
+                }, "\(name) \(placement)")
+                method.resnetDownsample = .averagePool
+                let pooled = try ModelZoo.description(named: "breal18", method: method)
+                XCTAssertEqual(projections(pooled.layers), [32, 64, 128].map {
+                    [.averagePoolCoveringEdges(size: 2), .conv(filters: $0, kernel: 1, stride: 1, same: false, binaryWeights: false), .batchNorm]
+                }, "\(name) \(placement)")
+                let a = try Sequential(strided, seed: 1), b = try Sequential(pooled, seed: 1)
+                XCTAssertEqual(a.parameterCount, b.parameterCount, "\(name) \(placement)")
+                XCTAssertEqual(b.shapes.last, [10])
+                XCTAssertEqual(try ModelZoo.description(named: "bcnn", method: method), try ModelZoo.description(named: "bcnn", method: MethodSpec(name)))
+            }
+        }
     }
 
     /// SD-BNN's block activations: one per binary block, none after the logits; on breal18

@@ -84,16 +84,22 @@ final class FloatTwinTests: XCTestCase {
     }
 
     /// freal18's projections sit around one convolution, the standard block's around two;
-    /// paired in order, each stage's projection still comes from the twin's.
+    /// paired in order, each stage's projection still comes from the twin's, also where an
+    /// average pool in front of it takes the stride (`resnet_downsample: avg_pool`).
     func testAResNetTakesTheTwinsShortcutsUnderEitherPlacement() throws {
         let (path, twin) = try twinCheckpoint("freal18")
         defer { try? FileManager.default.removeItem(atPath: path) }
         for method in [MethodSpec.Name.bnn, .bireal] {
-            let model = try Trainer(spec: spec("breal18", method, initFrom: path)).model
-            let fresh = try Trainer(spec: spec("breal18", method, initFrom: nil)).model
-            XCTAssertEqual(shared(model, shortcuts: true).count, 3 * 5,
-                           "three projections, each a 1x1 convolution and a batch norm (5 tensors)")
-            assertStarts(model, from: twin, else: fresh, "breal18 \(method)")
+            for downsampling in MethodSpec.Downsampling.allCases {
+                var withTwin = spec("breal18", method, initFrom: path), alone = spec("breal18", method, initFrom: nil)
+                withTwin.method.resnetDownsample = downsampling
+                alone.method.resnetDownsample = downsampling
+                let model = try Trainer(spec: withTwin).model
+                let fresh = try Trainer(spec: alone).model
+                XCTAssertEqual(shared(model, shortcuts: true).count, 3 * 5,
+                               "three projections, each a 1x1 convolution and a batch norm (5 tensors)")
+                assertStarts(model, from: twin, else: fresh, "breal18 \(method) \(downsampling)")
+            }
         }
     }
 

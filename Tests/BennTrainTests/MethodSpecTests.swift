@@ -84,6 +84,18 @@ final class MethodSpecTests: XCTestCase {
         XCTAssertTrue(e.contains("valid: per_conv, per_block"), e)
     }
 
+    /// `resnet_downsample` is every method's option, `strided` when unset.
+    func testResNetDownsampleParsesForEveryMethod() throws {
+        for name in MethodSpec.Name.allCases {
+            let yaml = "model: breal18\nmethod: \(name.rawValue)\nmethod_options:\n  resnet_downsample: avg_pool\n"
+            XCTAssertEqual(try SpecParser.parse(yaml).method.resnetDownsampling, .averagePool, "\(name)")
+            XCTAssertEqual(try SpecParser.parse("model: breal18\nmethod: \(name.rawValue)\n").method.resnetDownsampling, .strided, "\(name)")
+        }
+        let e = error("model: breal18\nmethod_options:\n  resnet_downsample: max_pool\n")
+        XCTAssertTrue(e.contains("s.yaml:3:22") && e.contains("method_options.resnet_downsample"), e)
+        XCTAssertTrue(e.contains("valid: strided, avg_pool"), e)
+    }
+
     func testXNORBlockOrderParses() throws {
         let yaml = "model: bcnn\nmethod: xnor\nmethod_options:\n  block_order: xnor\n"
         XCTAssertTrue(try SpecParser.parse(yaml).method.normalizesBeforeSign)
