@@ -150,7 +150,7 @@ public enum ModelZoo {
     /// `downsampling` `.averagePool`, to an average pool in front of it (Bi-Real's
     /// downsampling shortcut: every input pixel reaches the output).
     static func shortcut(pool: Int, stride: Int, input: [Int], output: [Int],
-                         downsampling: MethodSpec.Downsampling = .strided) -> [LayerSpec] {
+                         downsampling: MethodSpec.Downsampling) -> [LayerSpec] {
         var path: [LayerSpec] = []
         if pool > 1 { path.append(.averagePool(size: pool)) }
         var convStride = stride
