@@ -70,8 +70,8 @@ public final class Trainer {
 
     /// Restores weights, optimizer state and progress from a checkpoint of the same spec.
     public func resume(from checkpoint: Checkpoint) throws {
-        guard checkpoint.model == model.description else {
-            throw SpecError(location: nil, message: "checkpoint holds model '\(checkpoint.model.name)', which differs from the spec's '\(spec.model)'")
+        if let d = checkpoint.model.firstDifference(from: model.description) {
+            throw SpecError(location: nil, message: "checkpoint holds a different model from the one the spec builds ('\(model.description.name)'): \(d.location) is \(d.left) in the checkpoint, \(d.right) in the spec")
         }
         try model.load(checkpoint.tensors)
         try optimizer.loadState(checkpoint.optimizerState, for: model.parameters)

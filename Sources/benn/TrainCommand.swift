@@ -69,7 +69,11 @@ struct Train: ParsableCommand {
             let trainer = try Trainer(spec: spec, for: datasets.train.base)
             let out = output ?? "\(spec.model).ckpt"
             if let resume {
-                try trainer.resume(from: try Checkpoint.read(from: resume))
+                do {
+                    try trainer.resume(from: try Checkpoint.read(from: resume))
+                } catch let error as SpecError where error.location == nil {
+                    throw SpecError(location: resume, message: error.message)
+                }
                 Console.log("resumed from \(resume) after epoch \(trainer.completedEpochs)")
             }
             Console.log("training \(spec.model) (\(trainer.model.parameterCount) parameters) on \(datasets.train.count) samples, \(spec.train.epochs) epochs, batch \(spec.train.batchSize), seed \(spec.seed), \(threads) threads")

@@ -134,6 +134,33 @@ final class CLITests: XCTestCase {
         assertCleanFailure(try run(["train", toml]), mentions: "spec.toml:1:9: invalid TOML: 'tinymlp' is not a TOML value")
     }
 
+    /// `--resume` continues a run from its checkpoint, and refuses one of another model with
+    /// the checkpoint's path and the layer that differs.
+    func testResumeContinuesOrNamesTheDifferingLayer() throws {
+        try writeDataset()
+        let spec = directory + "/bireal.yaml", checkpoint = directory + "/bireal.ckpt"
+        func write(downsample: String) throws {
+            try """
+            model: tinyres
+            method: bireal
+            method_options: {resnet_downsample: \(downsample)}
+            train: {epochs: 2, batch_size: 16}
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        }
+        try write(downsample: "strided")
+        let first = try run(["train", spec, "--epochs", "1", "--data", directory, "--threads", "1", "-o", checkpoint])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let resumed = try run(["train", spec, "--data", directory, "--threads", "1", "-o", directory + "/resumed.ckpt", "--resume", checkpoint])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("resumed from \(checkpoint) after epoch 1"), resumed.stderr)
+        XCTAssertFalse(resumed.stderr.contains("epoch 1/2"), resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("epoch 2/2"), resumed.stderr)
+        try write(downsample: "avg_pool")
+        assertCleanFailure(try run(["train", spec, "--data", directory, "--threads", "1", "-o", directory + "/other.ckpt", "--resume", checkpoint]),
+                           mentions: "\(checkpoint): checkpoint holds a different model from the one the spec builds ('tinyres-bireal'): layer l")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/other.ckpt"))
+    }
+
     func testTruncatedAndWrongMagicIDX() throws {
         try writeDataset()
         let images = directory + "/train-images-idx3-ubyte"

@@ -48,7 +48,7 @@ final class CheckpointTests: XCTestCase {
         let (path, _) = try writeTrained()
         var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
         bytes[bytes.count - 100] ^= 0x40
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
         XCTAssertThrowsError(try Checkpoint.read(from: path)) { e in
             XCTAssertTrue("\(e)".contains("checksum mismatch"), "\(e)")
             XCTAssertTrue("\(e)".hasPrefix(path), "\(e)")
@@ -58,11 +58,11 @@ final class CheckpointTests: XCTestCase {
     func testTruncatedAndForeignFiles() throws {
         let (path, _) = try writeTrained()
         let bytes = [UInt8](FileManager.default.contents(atPath: path)!)
-        FileManager.default.createFile(atPath: path, contents: Data(bytes[0..<(bytes.count / 2)]))
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes[0..<(bytes.count / 2)])))
         XCTAssertThrowsError(try Checkpoint.read(from: path)) { e in XCTAssertTrue("\(e)".contains("truncated"), "\(e)") }
 
         let foreign = directory + "/foreign.bin"
-        FileManager.default.createFile(atPath: foreign, contents: Data("hello, this is not a model".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: foreign, contents: Data("hello, this is not a model".utf8)))
         XCTAssertThrowsError(try Checkpoint.read(from: foreign)) { e in XCTAssertTrue("\(e)".contains("not a safetensors file"), "\(e)") }
 
         // A valid safetensors file written by someone else.

@@ -93,6 +93,29 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(resumed.history.count, 3)
     }
 
+    /// A checkpoint of another model is refused before any tensor loads, naming the layer
+    /// that differs: here the only change is a Bi-Real ResNet's downsampling shortcut, under
+    /// one model name, as after a change of a method's default.
+    func testResumeRefusesAnotherModelNamingTheLayer() throws {
+        var spec = tinySpec(model: "tinyres")
+        spec.method = MethodSpec(.bireal)
+        spec.method.resnetDownsample = .strided
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("resume-other-\(getpid()).ckpt").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Trainer(spec: spec, inputShape: [8, 8, 1], classes: 10).checkpoint().write(to: path)
+        spec.method.resnetDownsample = .averagePool
+        let other = try Trainer(spec: spec, inputShape: [8, 8, 1], classes: 10)
+        let before = other.model.namedTensors.map(\.tensor)
+        XCTAssertThrowsError(try other.resume(from: try Checkpoint.read(from: path))) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("('tinyres-bireal')"), message)
+            XCTAssertTrue(message.contains(".short0 is conv(filters: 16, kernel: 1, stride: 2"), message)
+            XCTAssertTrue(message.contains("in the checkpoint, averagePoolCoveringEdges(size: 2) in the spec"), message)
+        }
+        XCTAssertEqual(other.completedEpochs, 0)
+        XCTAssertEqual(other.model.namedTensors.map(\.tensor), before)
+    }
+
     func testWeightedLossIgnoresZeroWeightSamples() throws {
         let images = try syntheticImages(count: 64, seed: 5)
         // Zero weight on every sample of classes >= 4: the model never learns them.
