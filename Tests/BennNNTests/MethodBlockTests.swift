@@ -343,7 +343,8 @@ final class MethodBlockTests: XCTestCase {
     }
 
     /// `resnet_downsample: avg_pool`: each stride-2 shortcut pools every pixel, then projects
-    /// with a stride-1 1x1 convolution; the default projects with stride 2. Same parameters,
+    /// with a stride-1 1x1 convolution; `strided` projects with stride 2. Unset, Bi-Real pools
+    /// and the other methods stride. Same parameters,
     /// same output shapes (the 7x7 stage pools to 4x4), under either shortcut placement.
     func testResNetDownsamplingShortcut() throws {
         /// Per shortcut that changes the shape: its layers in order.
@@ -357,6 +358,13 @@ final class MethodBlockTests: XCTestCase {
             for placement in MethodSpec.ShortcutPlacement.allCases {
                 var method = MethodSpec(name)
                 method.resnetShortcut = placement
+                XCTAssertEqual(try ModelZoo.description(named: "breal18", method: method),
+                               try ModelZoo.description(named: "breal18", method: {
+                                   var m = method
+                                   m.resnetDownsample = name == .bireal ? .averagePool : .strided
+                                   return m
+                               }()), "\(name) \(placement): the default")
+                method.resnetDownsample = .strided
                 let strided = try ModelZoo.description(named: "breal18", method: method)
                 XCTAssertEqual(projections(strided.layers), [32, 64, 128].map {
                     [.conv(filters: $0, kernel: 1, stride: 2, same: false, binaryWeights: false), .batchNorm]

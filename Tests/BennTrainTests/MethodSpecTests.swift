@@ -84,12 +84,16 @@ final class MethodSpecTests: XCTestCase {
         XCTAssertTrue(e.contains("valid: per_conv, per_block"), e)
     }
 
-    /// `resnet_downsample` is every method's option, `strided` when unset.
+    /// `resnet_downsample` is every method's option; unset, `avg_pool` for bireal and
+    /// `strided` for the others.
     func testResNetDownsampleParsesForEveryMethod() throws {
         for name in MethodSpec.Name.allCases {
             let yaml = "model: breal18\nmethod: \(name.rawValue)\nmethod_options:\n  resnet_downsample: avg_pool\n"
             XCTAssertEqual(try SpecParser.parse(yaml).method.resnetDownsampling, .averagePool, "\(name)")
-            XCTAssertEqual(try SpecParser.parse("model: breal18\nmethod: \(name.rawValue)\n").method.resnetDownsampling, .strided, "\(name)")
+            XCTAssertEqual(try SpecParser.parse("model: breal18\nmethod: \(name.rawValue)\n").method.resnetDownsampling,
+                           name == .bireal ? .averagePool : .strided, "\(name)")
+            let strided = yaml.replacingOccurrences(of: "avg_pool", with: "strided")
+            XCTAssertEqual(try SpecParser.parse(strided).method.resnetDownsampling, .strided, "\(name)")
         }
         let e = error("model: breal18\nmethod_options:\n  resnet_downsample: max_pool\n")
         XCTAssertTrue(e.contains("s.yaml:3:22") && e.contains("method_options.resnet_downsample"), e)
