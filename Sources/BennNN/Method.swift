@@ -130,8 +130,8 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// shortcuts from the method alone (bireal, reactnet).
     public var resnetShortcut: ShortcutPlacement?
     /// Every method, ResNet models only: the shortcut of a stride-2 block (nil: `avg_pool`
-    /// for bireal, as its authors' ResNets and as it beat bnn on nine `breal18` test seeds
-    /// only with it; `strided` for the others).
+    /// for bireal, as in its authors' ResNets and the only shortcut with which it beat bnn
+    /// on `breal18`'s nine test seeds; `strided` for the others).
     public var resnetDownsample: Downsampling?
     /// Every method: the path of a float-twin checkpoint whose weights the model starts from
     /// (nil: the seed's random initialization). Bi-Real's paper initializes its binary
