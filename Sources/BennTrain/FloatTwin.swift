@@ -13,9 +13,13 @@ enum FloatTwin {
         }
         let checkpoint = try Checkpoint.read(from: path)
         let expected = try ModelZoo.description(named: twin, inputShape: inputShape, classes: classes)
-        guard checkpoint.model == expected else {
-            throw SpecError(location: path,
-                            message: "\(role) checkpoint holds model '\(checkpoint.model.name)'; the float twin of '\(model)' is '\(twin)'")
+        if let d = checkpoint.model.firstDifference(from: expected) {
+            // Same name, other layers: a twin from another build or options; the names alone
+            // would read as a contradiction.
+            let message = checkpoint.model.name == twin
+                ? "\(role) checkpoint holds a '\(twin)' other than the float twin of '\(model)': \(d.location) is \(d.left) in the checkpoint, \(d.right) in the twin"
+                : "\(role) checkpoint holds model '\(checkpoint.model.name)'; the float twin of '\(model)' is '\(twin)'"
+            throw SpecError(location: path, message: message)
         }
         let network = try Sequential(expected, seed: 0)
         try network.load(checkpoint.tensors)

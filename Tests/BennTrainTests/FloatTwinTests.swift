@@ -127,6 +127,22 @@ final class FloatTwinTests: XCTestCase {
         }
     }
 
+    /// A checkpoint named like the twin whose layers differ (another build's or options'
+    /// fcnn) is refused naming the layer, not only the model names, which agree.
+    func testATwinOfTheSameNameWithOtherLayersIsRefusedNamingTheLayer() throws {
+        let (path, _) = try twinCheckpoint("fcnn")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var checkpoint = try Checkpoint.read(from: path)
+        let last = checkpoint.model.layers.count - 1
+        checkpoint.model.layers[last] = .relu
+        try checkpoint.write(to: path)
+        XCTAssertThrowsError(try Trainer(spec: spec("bcnn", .bireal, initFrom: path))) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.hasPrefix(path + ": method_options.init_from checkpoint holds a 'fcnn' other than the float twin of 'bcnn'"), text)
+            XCTAssertTrue(text.contains("layer l\(last) is relu in the checkpoint"), text)
+        }
+    }
+
     func testEveryMethodAcceptsTheOption() throws {
         for method in MethodSpec.Name.allCases {
             let s = try SpecParser.parse("model: bcnn\nmethod: \(method.rawValue)\nmethod_options:\n  init_from: twin.ckpt\n")
