@@ -11,6 +11,11 @@ public struct ModelDifference: Sendable, Equatable {
         self.left = left
         self.right = right
     }
+
+    /// "`location` is `left` in the `leftName`, `right` in the `rightName`", for errors.
+    public func phrased(left leftName: String, right rightName: String) -> String {
+        "\(location) is \(left) in the \(leftName), \(right) in the \(rightName)"
+    }
 }
 
 extension ModelDescription {

@@ -17,7 +17,7 @@ enum FloatTwin {
             // Same name, other layers: a twin from another build or options; the names alone
             // would read as a contradiction.
             let message = checkpoint.model.name == twin
-                ? "\(role) checkpoint holds a '\(twin)' other than the float twin of '\(model)': \(d.location) is \(d.left) in the checkpoint, \(d.right) in the twin"
+                ? "\(role) checkpoint holds a '\(twin)' other than the float twin of '\(model)': \(d.phrased(left: "checkpoint", right: "twin"))"
                 : "\(role) checkpoint holds model '\(checkpoint.model.name)'; the float twin of '\(model)' is '\(twin)'"
             throw SpecError(location: path, message: message)
         }

@@ -71,7 +71,7 @@ public final class Trainer {
     /// Restores weights, optimizer state and progress from a checkpoint of the same spec.
     public func resume(from checkpoint: Checkpoint) throws {
         if let d = checkpoint.model.firstDifference(from: model.description) {
-            throw SpecError(location: nil, message: "checkpoint holds a different model from the one the spec builds ('\(model.description.name)'): \(d.location) is \(d.left) in the checkpoint, \(d.right) in the spec")
+            throw SpecError(location: nil, message: "checkpoint holds a different model from the one the spec builds ('\(model.description.name)'): \(d.phrased(left: "checkpoint", right: "spec"))")
         }
         try model.load(checkpoint.tensors)
         try optimizer.loadState(checkpoint.optimizerState, for: model.parameters)
