@@ -16,7 +16,7 @@ public struct ReportComparison: Codable, Sendable {
         public var model: String
         public var method: String
         /// Where this kind's spec differs from the baseline's, in spec-file keys:
-        /// `method_options.resnet_downsample: avg_pool (A: unset)`.
+        /// `method_options.resnet_downsample is avg_pool, A's unset`.
         public var differences: [String]
         public var files: [String]
         /// Ascending, with `accuracies` in the same order.
@@ -94,18 +94,13 @@ public struct ReportComparison: Codable, Sendable {
             baselineIndex = i
         }
         let order = [baselineIndex] + members.indices.filter { $0 != baselineIndex }
-        let baselineFields = Self.fields(of: kinds[baselineIndex])
         var groups: [Group] = []
         for (position, index) in order.enumerated() {
             let runs = members[index].sorted { $0.report.seed < $1.report.seed }
             // Through the Float's shortest decimal form, so 0.9213 reads 0.9213 and not 0.92129999...
             let accuracies = runs.map { Double("\($0.report.finalTestAccuracy!)") ?? Double($0.report.finalTestAccuracy!) }
             let mean = accuracies.reduce(0, +) / Double(accuracies.count)
-            let fields = Self.fields(of: kinds[index])
-            let differences = Set(fields.keys).union(baselineFields.keys).sorted(by: Self.keyOrder).compactMap { key -> String? in
-                let mine = fields[key], theirs = baselineFields[key]
-                return mine == theirs ? nil : "\(key): \(mine ?? "unset") (A: \(theirs ?? "unset"))"
-            }
+            let differences = kinds[baselineIndex].differences(in: kinds[index], calling: "A's")
             groups.append(Group(label: Self.label(position), model: runs[0].report.spec.model,
                                 method: runs[0].report.spec.method.name.rawValue, differences: differences,
                                 files: runs.map(\.path), seeds: runs.map(\.report.seed), accuracies: accuracies, mean: mean,
@@ -154,51 +149,6 @@ public struct ReportComparison: Codable, Sendable {
 
     static func label(_ position: Int) -> String {
         position < 26 ? String(UnicodeScalar(UInt8(65 + position))) : "G\(position + 1)"
-    }
-
-    /// The model and method first, then the sections in the order a spec file lists them.
-    static func keyOrder(_ a: String, _ b: String) -> Bool {
-        let sections = ["model", "method", "method_options", "data", "train", "ensemble"]
-        func rank(_ key: String) -> Int {
-            sections.firstIndex(of: String(key.prefix { $0 != "." })) ?? sections.count
-        }
-        return (rank(a), a) < (rank(b), b)
-    }
-
-    /// The spec's leaf values by the key a spec file gives them (`method_options.two_step`),
-    /// found by reflection so that every field counts without a list to keep up to date;
-    /// unset optionals are left out, choices are written as a spec file writes them.
-    static func fields(of spec: TrainingSpec) -> [String: String] {
-        var fields: [String: String] = [:]
-        func walk(_ value: Any, _ path: [String]) {
-            let mirror = Mirror(reflecting: value)
-            switch mirror.displayStyle {
-            case .optional:
-                if let wrapped = mirror.children.first { walk(wrapped.value, path) }
-            case .struct:
-                for child in mirror.children { walk(child.value, path + [child.label ?? "?"]) }
-            default:
-                if let choice = value as? any RawRepresentable { fields[specKey(path)] = "\(choice.rawValue)" }
-                else { fields[specKey(path)] = "\(value)" }
-            }
-        }
-        walk(spec, [])
-        return fields
-    }
-
-    /// `["method", "name"]` is the spec file's `method`, `["method", "twoStep"]` its
-    /// `method_options.two_step`; other keys are the properties' names in snake case.
-    static func specKey(_ path: [String]) -> String {
-        let abbreviations = ["ede_minimum_temperature": "ede_min_temperature", "ede_maximum_temperature": "ede_max_temperature"]
-        func snake(_ name: String) -> String {
-            let s = name.reduce(into: "") { out, c in
-                if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) }
-            }
-            return abbreviations[s] ?? s
-        }
-        if path == ["method", "name"] { return "method" }
-        if path.first == "method" { return (["method_options"] + path.dropFirst().map(snake)).joined(separator: ".") }
-        return path.map(snake).joined(separator: ".")
     }
 }
 

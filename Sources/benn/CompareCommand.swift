@@ -61,7 +61,7 @@ struct Compare: ParsableCommand {
         Swift.print("\(runs) runs of \(comparison.groups.count) kinds, data sha256 \(comparison.datasetHash.prefix(12))...; final test accuracy, %")
         for group in comparison.groups {
             // The model and method lead the line already.
-            let options = group.differences.filter { !$0.hasPrefix("model:") && !$0.hasPrefix("method:") }
+            let options = group.differences.filter { !$0.hasPrefix("model is ") && !$0.hasPrefix("method is ") }
             let title = ([group.model + ", " + group.method] + options).joined(separator: "; ")
             Swift.print("\(group.label)\(group.versusBaseline == nil ? " (baseline)" : ""): \(title)")
             let sd = group.standardDeviation.map { ", sd \(points($0))" } ?? ""

@@ -300,25 +300,12 @@ struct BenchMethods: ParsableCommand {
     func checkTwin(_ checkpoint: Checkpoint, path: String, against expected: TrainingSpec) throws {
         var found = checkpoint.spec
         found.threads = expected.threads
-        var differences = fieldDifferences(found, expected, prefix: "")
+        var differences = expected.differences(in: found, calling: "the table's")
         if checkpoint.completedEpochs != found.train.epochs {
             differences.append("it holds \(checkpoint.completedEpochs) of its \(found.train.epochs) epochs (an unfinished run)")
         }
         guard differences.isEmpty else {
             throw ValidationError("--twin \(path) was not trained with this table's spec: \(differences.joined(separator: "; ")) (the table's values come from --epochs, --seed, --learning-rate, --data, --limit and --test-limit)")
-        }
-    }
-
-    /// The leaf fields where two values of one spec type differ, as "path is found, the table's expected".
-    private func fieldDifferences(_ found: Any, _ expected: Any, prefix: String) -> [String] {
-        let a = Mirror(reflecting: found), b = Mirror(reflecting: expected)
-        guard !a.children.isEmpty, a.displayStyle == .struct else {
-            let x = String(describing: found), y = String(describing: expected)
-            return x == y ? [] : ["\(prefix.isEmpty ? "value" : prefix) is \(x), the table's \(y)"]
-        }
-        return zip(a.children, b.children).flatMap { pair in
-            let name = prefix.isEmpty ? (pair.0.label ?? "?") : "\(prefix).\(pair.0.label ?? "?")"
-            return fieldDifferences(pair.0.value, pair.1.value, prefix: name)
         }
     }
 

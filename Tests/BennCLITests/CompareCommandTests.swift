@@ -29,7 +29,7 @@ extension CLITests {
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: comparison))) as! [String: Any]
         let groups = try XCTUnwrap(json["groups"] as? [[String: Any]])
         XCTAssertEqual(groups.compactMap { $0["files"] as? [String] }, [Array(reports[0..<2]), Array(reports[2..<4])])
-        XCTAssertEqual(groups[1]["differences"] as? [String], ["method: xnor (A: bnn)"])
+        XCTAssertEqual(groups[1]["differences"] as? [String], ["method is xnor, A's bnn"])
         let versus = try XCTUnwrap(groups[1]["versusBaseline"] as? [String: Any])
         let paired = try XCTUnwrap(versus["pairedDifferences"] as? [Double])
         XCTAssertEqual(paired[0], accuracies["xnor0"]! - accuracies["bnn0"]!, accuracy: 1e-6)

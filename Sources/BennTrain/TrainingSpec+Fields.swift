@@ -1,0 +1,55 @@
+extension TrainingSpec {
+    /// The spec's leaf values by the key a spec file gives them (`method_options.two_step`),
+    /// found by reflection so that every field counts without a list to keep up to date;
+    /// unset optionals are left out, choices are written as a spec file writes them.
+    public var fieldsBySpecKey: [String: String] {
+        var fields: [String: String] = [:]
+        func walk(_ value: Any, _ path: [String]) {
+            let mirror = Mirror(reflecting: value)
+            switch mirror.displayStyle {
+            case .optional:
+                if let wrapped = mirror.children.first { walk(wrapped.value, path) }
+            case .struct:
+                for child in mirror.children { walk(child.value, path + [child.label ?? "?"]) }
+            default:
+                if let choice = value as? any RawRepresentable { fields[Self.specKey(path)] = "\(choice.rawValue)" }
+                else { fields[Self.specKey(path)] = "\(value)" }
+            }
+        }
+        walk(self, [])
+        return fields
+    }
+
+    /// Where `other` differs from this spec, as "key is other's value, <thisName> this value",
+    /// in spec-file keys and the order a spec file lists them; "unset" for an unset option.
+    public func differences(in other: TrainingSpec, calling thisName: String) -> [String] {
+        let mine = fieldsBySpecKey, theirs = other.fieldsBySpecKey
+        return Set(mine.keys).union(theirs.keys).sorted(by: Self.specKeyOrder).compactMap { key in
+            mine[key] == theirs[key] ? nil : "\(key) is \(theirs[key] ?? "unset"), \(thisName) \(mine[key] ?? "unset")"
+        }
+    }
+
+    /// The model and method first, then the sections in the order a spec file lists them.
+    public static func specKeyOrder(_ a: String, _ b: String) -> Bool {
+        let sections = ["model", "method", "method_options", "seed", "threads", "data", "train", "ensemble"]
+        func rank(_ key: String) -> Int {
+            sections.firstIndex(of: String(key.prefix { $0 != "." })) ?? sections.count
+        }
+        return (rank(a), a) < (rank(b), b)
+    }
+
+    /// `["method", "name"]` is the spec file's `method`, `["method", "twoStep"]` its
+    /// `method_options.two_step`; other keys are the properties' names in snake case.
+    static func specKey(_ path: [String]) -> String {
+        let abbreviations = ["ede_minimum_temperature": "ede_min_temperature", "ede_maximum_temperature": "ede_max_temperature"]
+        func snake(_ name: String) -> String {
+            let s = name.reduce(into: "") { out, c in
+                if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) }
+            }
+            return abbreviations[s] ?? s
+        }
+        if path == ["method", "name"] { return "method" }
+        if path.first == "method" { return (["method_options"] + path.dropFirst().map(snake)).joined(separator: ".") }
+        return path.map(snake).joined(separator: ".")
+    }
+}
