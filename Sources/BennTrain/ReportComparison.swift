@@ -55,12 +55,20 @@ public struct ReportComparison: Codable, Sendable {
     }
 
     public var datasetHash: String
+    /// Spec keys left out when telling kinds apart, besides the seed, the thread count and
+    /// the data directory.
+    public var ignored: [String]
     public var groups: [Group]
 
     /// Groups the runs and compares each group with the baseline: the group holding the run
-    /// read from `baselinePath`, or the first run's.
-    public init(_ runs: [Run], baseline baselinePath: String? = nil) throws {
+    /// read from `baselinePath`, or the first run's. Runs whose specs differ only in the
+    /// `ignoring` keys are one kind (a teacher file of each seed's own, say).
+    public init(_ runs: [Run], baseline baselinePath: String? = nil, ignoring: [String] = []) throws {
         guard let first = runs.first else { throw ReportComparisonError("no reports to compare") }
+        for key in ignoring where !TrainingSpec.specKeys.contains(key) {
+            let hint = SpecParser.nearest(key, in: TrainingSpec.specKeys).map { " (did you mean '\($0)'?)" } ?? ""
+            throw ReportComparisonError("'\(key)' is not a spec key\(hint); the keys are \(TrainingSpec.specKeys.joined(separator: ", "))")
+        }
         for run in runs {
             guard let accuracy = run.report.finalTestAccuracy, accuracy.isFinite else {
                 throw ReportComparisonError("\(run.path): the run has no test accuracy (no epoch was evaluated on the test split)")
@@ -72,10 +80,10 @@ public struct ReportComparison: Codable, Sendable {
                 throw ReportComparisonError("\(first.path) and \(run.path) were trained and tested on different data (sha256 \(first.report.datasetHash.prefix(12))... and \(run.report.datasetHash.prefix(12))...)")
             }
         }
-        var kinds: [TrainingSpec] = []
+        var kinds: [[String: String]] = []
         var members: [[Run]] = []
         for run in runs {
-            let kind = Self.kind(of: run.report.spec)
+            let kind = Self.kind(of: run.report.spec, ignoring: ignoring)
             if let i = kinds.firstIndex(of: kind) {
                 if let twin = members[i].first(where: { $0.report.seed == run.report.seed }) {
                     throw ReportComparisonError("\(twin.path) and \(run.path) hold the same run (the same spec and seed \(run.report.seed)); name each run once")
@@ -100,7 +108,7 @@ public struct ReportComparison: Codable, Sendable {
             // Through the Float's shortest decimal form, so 0.9213 reads 0.9213 and not 0.92129999...
             let accuracies = runs.map { Double("\($0.report.finalTestAccuracy!)") ?? Double($0.report.finalTestAccuracy!) }
             let mean = accuracies.reduce(0, +) / Double(accuracies.count)
-            let differences = kinds[baselineIndex].differences(in: kinds[index], calling: "A's")
+            let differences = TrainingSpec.differences(kinds[index], from: kinds[baselineIndex], calling: "A's")
             groups.append(Group(label: Self.label(position), model: runs[0].report.spec.model,
                                 method: runs[0].report.spec.method.name.rawValue, differences: differences,
                                 files: runs.map(\.path), seeds: runs.map(\.report.seed), accuracies: accuracies, mean: mean,
@@ -110,18 +118,17 @@ public struct ReportComparison: Codable, Sendable {
             groups[i].versusBaseline = Self.versus(groups[i], groups[0])
         }
         self.datasetHash = first.report.datasetHash
+        self.ignored = ignoring
         self.groups = groups
     }
 
-    /// What makes two runs the same kind: their spec but for the seed, the thread count (which
-    /// changes only the order of float additions) and where the data was read from (the data
-    /// itself is checked by its hash).
-    static func kind(of spec: TrainingSpec) -> TrainingSpec {
-        var kind = spec
-        kind.seed = 0
-        kind.threads = nil
-        kind.data.directory = ""
-        return kind
+    /// What makes two runs the same kind: their spec's fields but for the seed, the thread
+    /// count (which changes only the order of float additions), where the data was read from
+    /// (the data itself is checked by its hash) and the keys the caller ignores.
+    static func kind(of spec: TrainingSpec, ignoring: [String]) -> [String: String] {
+        var fields = spec.fieldsBySpecKey
+        for key in ["seed", "threads", "data.directory"] + ignoring { fields[key] = nil }
+        return fields
     }
 
     static func versus(_ group: Group, _ baseline: Group) -> Versus {

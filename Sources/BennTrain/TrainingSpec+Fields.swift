@@ -4,27 +4,40 @@ extension TrainingSpec {
     /// unset optionals are left out, choices are written as a spec file writes them.
     public var fieldsBySpecKey: [String: String] {
         var fields: [String: String] = [:]
-        func walk(_ value: Any, _ path: [String]) {
-            let mirror = Mirror(reflecting: value)
-            switch mirror.displayStyle {
-            case .optional:
-                if let wrapped = mirror.children.first { walk(wrapped.value, path) }
-            case .struct:
-                for child in mirror.children { walk(child.value, path + [child.label ?? "?"]) }
-            default:
-                if let choice = value as? any RawRepresentable { fields[Self.specKey(path)] = "\(choice.rawValue)" }
-                else { fields[Self.specKey(path)] = "\(value)" }
-            }
-        }
-        walk(self, [])
+        Self.walk(self, []) { key, value in fields[key] = value }
         return fields
+    }
+
+    /// Every key a spec has, set or not, in the order a spec file lists them.
+    public static let specKeys: [String] = {
+        var keys: [String] = []
+        walk(TrainingSpec(), []) { key, _ in keys.append(key) }
+        return keys.sorted(by: specKeyOrder)
+    }()
+
+    /// Calls `visit` with each leaf's spec key and value (nil for an unset optional).
+    private static func walk(_ value: Any, _ path: [String], _ visit: (String, String?) -> Void) {
+        let mirror = Mirror(reflecting: value)
+        switch mirror.displayStyle {
+        case .optional:
+            if let wrapped = mirror.children.first { walk(wrapped.value, path, visit) } else { visit(specKey(path), nil) }
+        case .struct:
+            for child in mirror.children { walk(child.value, path + [child.label ?? "?"], visit) }
+        default:
+            if let choice = value as? any RawRepresentable { visit(specKey(path), "\(choice.rawValue)") }
+            else { visit(specKey(path), "\(value)") }
+        }
     }
 
     /// Where `other` differs from this spec, as "key is other's value, <thisName> this value",
     /// in spec-file keys and the order a spec file lists them; "unset" for an unset option.
     public func differences(in other: TrainingSpec, calling thisName: String) -> [String] {
-        let mine = fieldsBySpecKey, theirs = other.fieldsBySpecKey
-        return Set(mine.keys).union(theirs.keys).sorted(by: Self.specKeyOrder).compactMap { key in
+        Self.differences(other.fieldsBySpecKey, from: fieldsBySpecKey, calling: thisName)
+    }
+
+    /// `differences(in:calling:)` on fields already read, `mine` being `thisName`'s.
+    public static func differences(_ theirs: [String: String], from mine: [String: String], calling thisName: String) -> [String] {
+        Set(mine.keys).union(theirs.keys).sorted(by: specKeyOrder).compactMap { key in
             mine[key] == theirs[key] ? nil : "\(key) is \(theirs[key] ?? "unset"), \(thisName) \(mine[key] ?? "unset")"
         }
     }

@@ -13,12 +13,14 @@ struct Compare: ParsableCommand {
 
     @Argument(help: "Report files written by `benn train --report`.") var reports: [String] = []
     @Option(help: "A report of the baseline kind (default: the first report's kind).") var baseline: String?
+    @Option(help: "A spec key whose value may differ within a kind of run, e.g. method_options.teacher when each seed distils from its own twin (repeatable).")
+    var ignore: [String] = []
     @Option(help: "Write the comparison as JSON here.") var report: String?
 
     func run() throws {
         try reportingErrors {
             guard !reports.isEmpty else { throw ValidationError("name the report files to compare (written by `benn train --report FILE`)") }
-            let comparison = try ReportComparison(try reports.map(Self.read), baseline: baseline)
+            let comparison = try ReportComparison(try reports.map(Self.read), baseline: baseline, ignoring: ignore)
             Self.print(comparison)
             if let report { try writeJSONReport(comparison, to: report) }
         }
@@ -58,7 +60,8 @@ struct Compare: ParsableCommand {
         func points(_ accuracy: Double) -> String { Console.fixed(accuracy * 100, 2) }
         func signed(_ accuracy: Double) -> String { (accuracy >= 0 ? "+" : "") + points(accuracy) }
         let runs = comparison.groups.map(\.files.count).reduce(0, +)
-        Swift.print("\(runs) runs of \(comparison.groups.count) kinds, data sha256 \(comparison.datasetHash.prefix(12))...; final test accuracy, %")
+        let ignored = comparison.ignored.isEmpty ? "" : " (\(comparison.ignored.joined(separator: ", ")) ignored)"
+        Swift.print("\(runs) runs of \(comparison.groups.count) kinds\(ignored), data sha256 \(comparison.datasetHash.prefix(12))...; final test accuracy, %")
         for group in comparison.groups {
             // The model and method lead the line already.
             let options = group.differences.filter { !$0.hasPrefix("model is ") && !$0.hasPrefix("method is ") }

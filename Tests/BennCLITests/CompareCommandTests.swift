@@ -52,5 +52,8 @@ extension CLITests {
         assertCleanFailure(try run(["compare", reports[0], directory + "/missing.json"]), mentions: "missing.json: cannot read the file (no such file)")
         assertCleanFailure(try run(["compare", reports[0], reports[0]]), mentions: "hold the same run (the same spec and seed 0)")
         assertCleanFailure(try run(["compare"]), mentions: "name the report files to compare")
+        // Ignoring the method makes the two kinds one, whose seeds then repeat.
+        assertCleanFailure(try run(["compare"] + reports + ["--ignore", "method"]), mentions: "hold the same run (the same spec and seed 0)")
+        assertCleanFailure(try run(["compare"] + reports + ["--ignore", "methd"]), mentions: "'methd' is not a spec key (did you mean 'method'?)")
     }
 }

@@ -92,6 +92,26 @@ final class ReportComparisonTests: XCTestCase {
         XCTAssertEqual(v.above, 1)
     }
 
+    /// Runs that differ only in ignored keys are one kind: each seed distilling from its own
+    /// teacher file, say. A key that is not a spec key is refused with the nearest one.
+    func testIgnoredKeysDoNotSplitAKind() throws {
+        func reactnet(_ teacher: String) -> MethodSpec {
+            var m = MethodSpec(.reactnet)
+            m.teacher = teacher
+            return m
+        }
+        let runs = [run("r0", seed: 0, accuracy: 0.90, method: reactnet("fcnn-s0.ckpt")),
+                    run("r1", seed: 1, accuracy: 0.92, method: reactnet("fcnn-s1.ckpt"))]
+        XCTAssertEqual(try ReportComparison(runs).groups.count, 2)
+        XCTAssertEqual(try ReportComparison(runs).groups[1].differences, ["method_options.teacher is fcnn-s1.ckpt, A's fcnn-s0.ckpt"])
+        let one = try ReportComparison(runs, ignoring: ["method_options.teacher"])
+        XCTAssertEqual(one.groups.map(\.files), [["r0", "r1"]])
+        XCTAssertEqual(one.ignored, ["method_options.teacher"])
+        XCTAssertThrowsError(try ReportComparison(runs, ignoring: ["method_options.teachr"])) { error in
+            XCTAssertTrue("\(error)".hasPrefix("'method_options.teachr' is not a spec key (did you mean 'method_options.teacher'?); the keys are model, method, "), "\(error)")
+        }
+    }
+
     func testRunsThatCannotBeComparedAreNamed() throws {
         func refusal(_ runs: [ReportComparison.Run], baseline: String? = nil) -> String {
             do {

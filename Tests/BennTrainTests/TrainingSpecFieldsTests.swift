@@ -37,4 +37,15 @@ final class TrainingSpecFieldsTests: XCTestCase {
                         "data.limit is 100, the table's 0", "train.epochs is 3, the table's 1"])
         XCTAssertEqual(table.differences(in: table, calling: "the table's"), [])
     }
+
+    /// Every key, set or not: an unset option is a key too.
+    func testSpecKeysIncludeUnsetOptions() {
+        let keys = TrainingSpec.specKeys
+        XCTAssertEqual(Array(keys.prefix(2)), ["model", "method"])
+        for key in ["method_options.teacher", "method_options.resnet_downsample", "threads", "seed", "train.learning_rate", "data.limit"] {
+            XCTAssertTrue(keys.contains(key), key)
+        }
+        XCTAssertEqual(Set(keys).count, keys.count)
+        XCTAssertTrue(Set(TrainingSpec().fieldsBySpecKey.keys).isSubset(of: Set(keys)))
+    }
 }
