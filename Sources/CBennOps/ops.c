@@ -94,25 +94,39 @@ void benn_relu_backward(const float *restrict x, const float *restrict dy, float
 
 #include <string.h>
 
+/* The kw taps of one kernel row read kw consecutive input pixels, whatever the stride, so
+ * each kernel row is one run: padding on the left, one copy (or one add loop) of the pixels
+ * inside the image, padding on the right. Per tap the call overhead dominated, most of all
+ * for the few channels of a first layer. */
+static inline void row_span(long ix0, size_t kw, size_t w, size_t *lo, size_t *hi) {
+    const long first = ix0 < 0 ? -ix0 : 0;
+    const long last = ix0 + (long)kw > (long)w ? (long)w - ix0 : (long)kw;
+    *lo = (size_t)(first < (long)kw ? first : (long)kw);
+    *hi = last > (long)*lo ? (size_t)last : *lo;
+}
+
 void benn_im2col_f32(const float *restrict x, size_t images, size_t h, size_t w, size_t c, size_t kh, size_t kw,
                  size_t stride, size_t pad, float pad_value, float *restrict cols) {
     const size_t oh = (h + 2 * pad - kh) / stride + 1, ow = (w + 2 * pad - kw) / stride + 1;
+    const size_t run = kw * c;
     float *dst = cols;
     for (size_t n = 0; n < images; n++) {
         const float *img = x + n * h * w * c;
         for (size_t oy = 0; oy < oh; oy++) {
             for (size_t ox = 0; ox < ow; ox++) {
+                const long ix0 = (long)(ox * stride) - (long)pad;
+                size_t lo, hi;
+                row_span(ix0, kw, w, &lo, &hi);
                 for (size_t ky = 0; ky < kh; ky++) {
                     const long iy = (long)(oy * stride + ky) - (long)pad;
-                    for (size_t kx = 0; kx < kw; kx++) {
-                        const long ix = (long)(ox * stride + kx) - (long)pad;
-                        if (iy >= 0 && iy < (long)h && ix >= 0 && ix < (long)w) {
-                            memcpy(dst, img + ((size_t)iy * w + (size_t)ix) * c, c * sizeof(float));
-                        } else {
-                            for (size_t j = 0; j < c; j++) dst[j] = pad_value;
-                        }
-                        dst += c;
+                    if (iy < 0 || iy >= (long)h) {
+                        for (size_t j = 0; j < run; j++) dst[j] = pad_value;
+                    } else {
+                        for (size_t j = 0; j < lo * c; j++) dst[j] = pad_value;
+                        if (hi > lo) memcpy(dst + lo * c, img + ((size_t)iy * w + (size_t)(ix0 + (long)lo)) * c, (hi - lo) * c * sizeof(float));
+                        for (size_t j = hi * c; j < run; j++) dst[j] = pad_value;
                     }
+                    dst += run;
                 }
             }
         }
@@ -123,21 +137,25 @@ BENN_CLONES
 void benn_col2im_f32(const float *restrict cols, size_t images, size_t h, size_t w, size_t c, size_t kh, size_t kw,
                  size_t stride, size_t pad, float *restrict dx) {
     const size_t oh = (h + 2 * pad - kh) / stride + 1, ow = (w + 2 * pad - kw) / stride + 1;
+    const size_t run = kw * c;
     const float *src = cols;
     for (size_t n = 0; n < images; n++) {
         float *img = dx + n * h * w * c;
         for (size_t oy = 0; oy < oh; oy++) {
             for (size_t ox = 0; ox < ow; ox++) {
+                const long ix0 = (long)(ox * stride) - (long)pad;
+                size_t lo, hi;
+                row_span(ix0, kw, w, &lo, &hi);
                 for (size_t ky = 0; ky < kh; ky++) {
                     const long iy = (long)(oy * stride + ky) - (long)pad;
-                    for (size_t kx = 0; kx < kw; kx++) {
-                        const long ix = (long)(ox * stride + kx) - (long)pad;
-                        if (iy >= 0 && iy < (long)h && ix >= 0 && ix < (long)w) {
-                            float *d = img + ((size_t)iy * w + (size_t)ix) * c;
-                            for (size_t j = 0; j < c; j++) d[j] += src[j];
-                        }
-                        src += c;
+                    if (iy >= 0 && iy < (long)h && hi > lo) {
+                        /* One row's taps are distinct pixels: each gets one addition here, in
+                         * the same order across rows as a tap-by-tap loop. */
+                        float *d = img + ((size_t)iy * w + (size_t)(ix0 + (long)lo)) * c;
+                        const float *s = src + lo * c;
+                        for (size_t j = 0; j < (hi - lo) * c; j++) d[j] += s[j];
                     }
+                    src += run;
                 }
             }
         }
