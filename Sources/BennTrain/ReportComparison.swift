@@ -77,7 +77,7 @@ public struct ReportComparison: Codable, Sendable {
                 throw ReportComparisonError("\(run.path): the run stopped after \(run.report.epochs.count) of its \(run.report.spec.train.epochs) epochs")
             }
             if run.report.datasetHash != first.report.datasetHash {
-                throw ReportComparisonError("\(first.path) and \(run.path) were trained and tested on different data (sha256 \(first.report.datasetHash.prefix(12))... and \(run.report.datasetHash.prefix(12))...)")
+                throw ReportComparisonError("\(first.path) and \(run.path) were trained on different data (sha256 \(first.report.datasetHash.prefix(12))... and \(run.report.datasetHash.prefix(12))...)")
             }
         }
         var kinds: [[String: String]] = []

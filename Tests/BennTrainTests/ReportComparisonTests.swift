@@ -122,7 +122,7 @@ final class ReportComparisonTests: XCTestCase {
         var otherData = run("other.json", seed: 1, accuracy: 0.9)
         otherData.report.datasetHash = "fedcba9876543210"
         XCTAssertEqual(refusal([run("a.json", seed: 0, accuracy: 0.9), otherData]),
-                       "a.json and other.json were trained and tested on different data (sha256 0123456789ab... and fedcba987654...)")
+                       "a.json and other.json were trained on different data (sha256 0123456789ab... and fedcba987654...)")
         XCTAssertEqual(refusal([run("a.json", seed: 3, accuracy: 0.9), run("copy.json", seed: 3, accuracy: 0.9) { $0.threads = 2 }]),
                        "a.json and copy.json hold the same run (the same spec and seed 3); name each run once")
         var unfinished = run("cut.json", seed: 0, accuracy: 0.9)
