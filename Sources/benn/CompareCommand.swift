@@ -61,7 +61,8 @@ struct Compare: ParsableCommand {
         func signed(_ accuracy: Double) -> String { (accuracy >= 0 ? "+" : "") + points(accuracy) }
         let runs = comparison.groups.map(\.files.count).reduce(0, +)
         let ignored = comparison.ignored.isEmpty ? "" : " (\(comparison.ignored.joined(separator: ", ")) ignored)"
-        Swift.print("\(runs) runs of \(comparison.groups.count) kinds\(ignored), data sha256 \(comparison.datasetHash.prefix(12))...; final test accuracy, %")
+        let kinds = comparison.groups.count == 1 ? "1 kind" : "\(comparison.groups.count) kinds"
+        Swift.print("\(runs) run\(runs == 1 ? "" : "s") of \(kinds)\(ignored), data sha256 \(comparison.datasetHash.prefix(12))...; final test accuracy, %")
         for group in comparison.groups {
             // The model and method lead the line already.
             let options = group.differences.filter { !$0.hasPrefix("model is ") && !$0.hasPrefix("method is ") }

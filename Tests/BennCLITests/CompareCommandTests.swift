@@ -36,6 +36,10 @@ extension CLITests {
         XCTAssertEqual(paired[1], accuracies["xnor1"]! - accuracies["bnn1"]!, accuracy: 1e-6)
         XCTAssertEqual(versus["meanDifference"] as! Double, (paired[0] + paired[1]) / 2, accuracy: 1e-6)
 
+        let one = try run(["compare", reports[0]])
+        XCTAssertTrue(one.stdout.hasPrefix("1 run of 1 kind, "), one.stdout)
+        XCTAssertTrue(one.stdout.contains("  seed 0: "), one.stdout)
+
         // The baseline can be any kind; the other one is then set against it.
         let flipped = try run(["compare"] + reports + ["--baseline", reports[3]])
         XCTAssertEqual(flipped.status, 0, flipped.stderr)
