@@ -96,8 +96,8 @@ void benn_relu_backward(const float *restrict x, const float *restrict dy, float
 
 /* The kw taps of one kernel row read kw consecutive input pixels, whatever the stride, so
  * each kernel row is one run: padding on the left, one copy (or one add loop) of the pixels
- * inside the image, padding on the right. Per tap the call overhead dominated, most of all
- * for the few channels of a first layer. */
+ * inside the image, padding on the right: fewer calls and loop starts than one per tap,
+ * which cost most for the few channels of a first layer. */
 static inline void row_span(long ix0, size_t kw, size_t w, size_t *lo, size_t *hi) {
     const long first = ix0 < 0 ? -ix0 : 0;
     const long last = ix0 + (long)kw > (long)w ? (long)w - ix0 : (long)kw;
