@@ -43,7 +43,7 @@ extension TrainingSpec {
     }
 
     /// The model and method first, then the sections in the order a spec file lists them.
-    public static func specKeyOrder(_ a: String, _ b: String) -> Bool {
+    static func specKeyOrder(_ a: String, _ b: String) -> Bool {
         let sections = ["model", "method", "method_options", "seed", "threads", "data", "train", "ensemble"]
         func rank(_ key: String) -> Int {
             sections.firstIndex(of: String(key.prefix { $0 != "." })) ?? sections.count

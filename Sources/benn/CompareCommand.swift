@@ -33,15 +33,16 @@ struct Compare: ParsableCommand {
         } catch {
             throw ReportComparisonError("\(path): cannot read the file (\(FileManager.default.fileExists(atPath: path) ? "permission or I/O error" : "no such file"))")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ReportComparisonError("\(path): not a JSON object; expected a report written by `benn train --report`")
-        }
-        if object["manifest"] != nil {
-            throw ReportComparisonError("\(path): the report of an ensemble; compare takes the reports of single-model trainings")
-        }
         do {
             return ReportComparison.Run(path: path, report: try JSONDecoder().decode(TrainingReport.self, from: data))
         } catch let error as DecodingError {
+            // Only a file that is not a training report is read a second time, to say what it is.
+            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw ReportComparisonError("\(path): not a JSON object; expected a report written by `benn train --report`")
+            }
+            if object["manifest"] != nil {
+                throw ReportComparisonError("\(path): the report of an ensemble; compare takes the reports of single-model trainings")
+            }
             throw ReportComparisonError("\(path): not a `benn train --report` file: \(phrase(error))")
         }
     }
