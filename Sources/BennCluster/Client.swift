@@ -13,6 +13,8 @@ public final class ClusterClient {
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+        /// Nothing came back in time (the coordinator may be restarting).
+        public var isTimeout = false
     }
 
     public init(endpoint: String, curveSecretKey: String? = nil, serverPublicKey: String? = nil) throws {
@@ -36,8 +38,10 @@ public final class ClusterClient {
         context.shutdown()
     }
 
-    /// Sends a request and waits for the reply (ERROR replies become thrown failures).
-    public func request(_ m: Message, timeoutSeconds: Double = 10) throws -> Message {
+    /// Sends a request and waits for the reply of type `R` (ERROR replies become thrown
+    /// failures; a late reply of another type, to an earlier request that timed out, is
+    /// skipped).
+    public func request<R: WireMessage>(_ m: some WireMessage, expecting: R.Type, timeoutSeconds: Double = 10) throws -> R {
         _ = try socket.send(m.frames())
         let deadline = Date().addingTimeInterval(timeoutSeconds)
         var unexplainedFailures = 0
@@ -57,25 +61,23 @@ public final class ClusterClient {
                 continue
             }
             let reply = try Message.decode(frames)
-            if reply.type == .heartbeat { continue }
-            if reply.type == .error { throw Failure(description: reply.optionalString("reason") ?? "the coordinator refused the request") }
-            return reply
+            if reply.type == .error { throw Failure(description: Sanitized.text(try Wire.Refusal(reply).reason, limit: 4000)) }
+            if reply.type == R.type { return try R(reply) }
         }
-        throw Failure(description: "no answer from the coordinator at \(endpoint) within \(Int(timeoutSeconds)) s (is it running, and are the keys right?)")
+        throw Failure(description: "no answer from the coordinator at \(endpoint) within \(Int(timeoutSeconds)) s (is it running, and are the keys right?)",
+                      isTimeout: true)
     }
 
     public func submit(_ spec: TrainingSpec, output: String?) throws -> String {
-        var header: [String: JSONValue] = ["spec": .from(spec)]
-        if let output { header["output"] = .string(output) }
-        return try request(Message(.submit, header), timeoutSeconds: 60).string("id")
+        try request(Wire.SubmitSpec(spec: spec, output: output), expecting: Wire.Accepted.self, timeoutSeconds: 60).id
     }
 
-    public func status() throws -> [String: JSONValue] { try request(Message(.status)).header }
+    public func status(timeoutSeconds: Double = 10) throws -> ClusterStatus {
+        try request(Wire.StatusRequest(), expecting: Wire.StatusReply.self, timeoutSeconds: timeoutSeconds).status
+    }
 
     /// The artifact bytes of a finished spec.
     public func artifact(id: String) throws -> [UInt8] {
-        let reply = try request(Message(.fetchArtifact, ["id": .string(id)]), timeoutSeconds: 60)
-        guard let bytes = reply.payloads.first else { throw Failure(description: "ARTIFACT reply without bytes") }
-        return bytes
+        try request(Wire.FetchArtifact(id: id), expecting: Wire.ArtifactReply.self, timeoutSeconds: 60).bytes
     }
 }

@@ -23,10 +23,25 @@ public final class Journal {
         /// `misses` (boosting) is `Journal.packMisses` of the training-set misses.
         case result(id: String, member: Int, file: String?, trainingCount: Int, classes: Int,
                     history: [EpochStats], seconds: Double, misses: String?)
-        /// The artifact was written.
+        /// A job attempt was dispatched to a worker (`holder`, CoordinatorState.identity):
+        /// after a restart only that worker may still deliver it.
+        case dispatched(id: String, member: Int, job: String, holder: String)
+        /// The artifact was written (its path relative to the state directory when inside it).
         case finished(id: String, artifact: String)
         /// The spec failed for good.
         case failed(id: String, reason: String)
+
+        /// The entry's kind, for messages.
+        var kind: String {
+            switch self {
+            case .spec: return "spec"
+            case .member: return "member"
+            case .result: return "result"
+            case .dispatched: return "dispatch"
+            case .finished: return "finished"
+            case .failed: return "failure"
+            }
+        }
     }
 
     public let directory: String
@@ -87,8 +102,16 @@ public final class Journal {
     public func append(lines: [[UInt8]]) throws {
         guard !lines.isEmpty else { return }
         let bytes = lines.count == 1 ? lines[0] : Array(lines.joined())
-        try Journal.writeAll(fd, bytes, path: path)
-        guard fsync(fd) == 0 else { throw Message.Invalid(description: "cannot fsync \(path): \(String(cString: strerror(errno)))") }
+        // A failed write (a full disk) may leave part of a line: cut it off, so the entries
+        // appended once space returns start on a line of their own.
+        let end = lseek(fd, 0, SEEK_END)
+        do {
+            try Journal.writeAll(fd, bytes, path: path)
+            guard fsync(fd) == 0 else { throw Message.Invalid(description: "cannot fsync \(path): \(String(cString: strerror(errno)))") }
+        } catch {
+            if end >= 0 { _ = ftruncate(fd, end) }
+            throw error
+        }
     }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
@@ -149,7 +172,7 @@ public final class Journal {
     }
 
     /// Where a member's tensors are stored.
-    public func memberFile(spec id: String, member: Int) -> String { "members/\(id)-m\(member).safetensors" }
+    public static func memberFileName(spec id: String, member: Int) -> String { "members/\(id)-m\(member).safetensors" }
 
     /// Training-set misses as base64 of a bit set (bit i of byte i/8 = sample i missed).
     public static func packMisses(_ misses: [Bool]) -> String {

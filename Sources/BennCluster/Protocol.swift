@@ -23,6 +23,10 @@ public enum Wire {
     /// FETCH_DATA requests a worker keeps outstanding: with one at a time, every chunk
     /// waits a full round trip (hash, copy, send) before the next is even asked for.
     public static let fetchWindow = 4
+    /// Messages the coordinator queues for one peer (ZMQ_SNDHWM, per peer on a ROUTER). A
+    /// peer that lets this many pile up is not reading and is dropped, so what one peer can
+    /// make the coordinator hold is bounded: at most this many DATA chunks (64 MiB).
+    public static let sendHighWaterMark = 16
 }
 
 /// Message types. Directions: W = worker, C = client (submit/status), K = coordinator.

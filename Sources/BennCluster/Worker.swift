@@ -40,6 +40,9 @@ public final class Worker {
     let cache: DatasetCache
     /// Messages from the training thread to the socket thread.
     let outbox = LockedQueue<Message>()
+    /// Kept for the process's lifetime and sent in every HELLO: after a reconnect (or a
+    /// coordinator restart) it shows that this is the worker its job attempts went to.
+    let workerID = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
 
     enum Phase { case joining, idle, fetching, training, reporting }
     var phase = Phase.joining
@@ -69,7 +72,7 @@ public final class Worker {
     /// and one line per retry would flood the log.
     var lastHandshakeComplaint: (text: String, at: Double)?
     /// A finished result waiting for the coordinator's ACK (sent again after a reconnect).
-    var unacknowledged: Message?
+    var unacknowledged: Wire.JobResult?
     var trainingThread: Thread?
     /// The last dataset loaded (decompressed and parsed), kept for the next job on it.
     let loaded = LoadedDataset()
@@ -123,12 +126,12 @@ public final class Worker {
         lastSent = Coordinator.now()
     }
 
+    func send(_ m: some WireMessage) { send(m.envelope) }
+
     func sendHello() {
-        let host = ProcessInfo.processInfo.hostName
-        send(Message(.hello, ["name": .string(config.name), "host": .string(host),
-                              "cores": .integer(ProcessInfo.processInfo.activeProcessorCount), "threads": .integer(config.threads),
-                              "kernel": .string(BinaryKernels.active.rawValue),
-                              "versions": .from(["benn": BennVersion.current, "blas": BLAS.coreName])]))
+        send(Wire.Hello(name: config.name, host: ProcessInfo.processInfo.hostName, cores: ProcessInfo.processInfo.activeProcessorCount,
+                        threads: config.threads, kernel: BinaryKernels.active.rawValue,
+                        versions: ["benn": BennVersion.current, "blas": BLAS.coreName], workerID: workerID))
     }
 
     /// Runs until `shouldStop` returns true; then hands back a running job (BYE) and returns.
@@ -150,12 +153,12 @@ public final class Worker {
                     pending = nil
                     // Ask for the next job at once; the result is kept (and sent again
                     // after a reconnect) until the coordinator ACKs it as durable.
-                    unacknowledged = m.type == .result ? m : nil
+                    unacknowledged = m.type == .result ? try? Wire.JobResult(m) : nil
                     phase = .idle
-                    send(Message(.ready))
+                    send(Wire.Ready())
                 }
             }
-            if now - lastSent >= heartbeat { send(Message(.heartbeat, ["role": .string("worker")])) }
+            if now - lastSent >= heartbeat { send(Wire.Heartbeat(role: "worker")) }
             reportHandshakeFailures(now: now)
             if now - lastHeard > heartbeat * Double(config.liveness) {
                 log("coordinator silent for \(Int((now - lastHeard) * 1000)) ms; reconnecting in \(Int(backoff * 1000)) ms")
@@ -165,85 +168,87 @@ public final class Worker {
             }
         }
         if let p = pending {
-            send(Message(.bye, ["job_id": .string(p.jobID)]))
+            send(Wire.Bye(jobID: p.jobID))
             log("stopping: job \(p.jobID) handed back")
         } else {
-            send(Message(.bye))
+            send(Wire.Bye())
         }
         Thread.sleep(forTimeInterval: 0.05)
     }
 
     func handle(_ frames: [[UInt8]]) {
-        let m: Message
-        do { m = try Message.decode(frames) } catch {
+        do {
+            let m = try Message.decode(frames)
+            switch m.type {
+            case .welcome:
+                _ = try Wire.Welcome(m)
+                if let r = unacknowledged { send(r) }  // the coordinator may have restarted before storing it
+                if phase == .fetching, pending != nil {
+                    // Requests in flight died with the old connection: ask again from what
+                    // arrived. The coordinator has put the job back in its queue; a result
+                    // for it is still applied once, whoever finishes first.
+                    fetchRequested = fetchBuffer.count
+                    requestChunks()
+                }
+                if trainingThread == nil && pending == nil {
+                    phase = .idle
+                    send(Wire.Ready())
+                }
+            case .heartbeat:
+                break
+            case .ack:
+                if try Wire.Ack(m).jobID == unacknowledged?.jobID { unacknowledged = nil }
+            case .job:
+                offered(m)
+            case .data:
+                do { try receiveData(Wire.DataChunk(m)) } catch { failFetch("\(error)") }
+            case .error:
+                let refusal = try Wire.Refusal(m)
+                if refusal.code == .helloRequired {
+                    sendHello()
+                } else if phase == .fetching, let p = pending, fetchIndex < p.dataset.files.count,
+                          refusal.sha256 == p.dataset.files[fetchIndex].sha256 {
+                    failFetch("the coordinator cannot serve the dataset: \(Sanitized.text(refusal.reason, limit: 500))")
+                } else {
+                    log("coordinator refused a message: \(Sanitized.text(refusal.reason, limit: 500))")
+                }
+            default:
+                log("ignored unexpected \(m.type.rawValue) from the coordinator")
+            }
+        } catch {
             log("dropped a malformed message from the coordinator: \(error)")
-            return
-        }
-        switch m.type {
-        case .welcome:
-            if let r = unacknowledged { send(r) }  // the coordinator may have restarted before storing it
-            if phase == .fetching, pending != nil {
-                // Requests in flight died with the old connection: ask again from what
-                // arrived. The coordinator has put the job back in its queue; a result for
-                // it is still applied once, whoever finishes first.
-                fetchRequested = fetchBuffer.count
-                requestChunks()
-            }
-            if trainingThread == nil && pending == nil {
-                phase = .idle
-                send(Message(.ready))
-            }
-        case .heartbeat:
-            break
-        case .ack:
-            if m.optionalString("job_id") == unacknowledged?.optionalString("job_id") { unacknowledged = nil }
-        case .job:
-            // The member number is inside the job, so the coordinator can tell which job is refused.
-            let member = (try? m.decodeField("job", as: MemberJob.self))?.member ?? -1
-            var refusal: [String: JSONValue] = ["job_id": .string(m.optionalString("job_id") ?? ""),
-                                                "spec_id": .string(m.optionalString("spec_id") ?? ""), "member": .integer(member)]
-            if let p = pending {
-                // A restarted coordinator does not know this worker is busy: the job goes back
-                // to its queue, and the refusal must not count as the job failing.
-                log("refused job \(m.optionalString("job_id") ?? "?"): still on job \(p.jobID)")
-                refusal["error"] = .string("busy with job \(p.jobID)")
-                refusal["busy"] = .bool(true)
-                send(Message(.failed, refusal))
-                return
-            }
-            do { try startJob(m) } catch {
-                log("cannot take job: \(error)")
-                refusal["error"] = .string("\(error)")
-                send(Message(.failed, refusal))
-            }
-        case .data:
-            do { try receiveData(m) } catch { failFetch("\(error)") }
-        case .error:
-            let code = m.optionalString("code")
-            if code == "hello_required" {
-                sendHello()
-            } else if phase == .fetching, let p = pending, fetchIndex < p.dataset.files.count,
-                      m.optionalString("sha256") == p.dataset.files[fetchIndex].sha256 {
-                failFetch("the coordinator cannot serve the dataset: \(m.optionalString("reason") ?? "?")")
-            } else {
-                log("coordinator refused a message: \(m.optionalString("reason") ?? "?")")
-            }
-        default:
-            log("ignored unexpected \(m.type.rawValue) from the coordinator")
         }
     }
 
-    func startJob(_ m: Message) throws {
-        guard trainingThread == nil, pending == nil else { throw Message.Invalid(description: "already running a job") }
-        let job = try m.decodeField("job", as: MemberJob.self)
-        var p = Pending(jobID: try m.string("job_id"), specID: try m.string("spec_id"), job: job,
-                        dataset: try m.decodeField("dataset", as: DatasetManifest.self), warmStart: nil)
-        if case .bool(true)? = m.header["warm_start"] {
-            guard let w = m.payloads.first else { throw Message.Invalid(description: "JOB says warm_start but carries no tensors") }
-            p.warmStart = w
+    /// A JOB: taken, or refused with FAILED. A refusal that is not "busy" is followed by
+    /// READY, or the coordinator would never send this worker another job.
+    func offered(_ m: Message) {
+        // The member number is inside the job, so the coordinator can tell which job is refused.
+        let member = (try? m.decodeField("job", as: MemberJob.self))?.member ?? -1
+        let jobID = Sanitized.text(m.optionalString("job_id") ?? "", limit: 200)
+        let specID = Sanitized.text(m.optionalString("spec_id") ?? "", limit: 200)
+        if let p = pending {
+            // A restarted coordinator does not know this worker is busy: the job goes back
+            // to its queue, and the refusal must not count as the job failing.
+            log("refused job \(jobID): still on job \(p.jobID)")
+            send(Wire.JobFailed(jobID: jobID, specID: specID, member: member, error: "busy with job \(p.jobID)", busy: true))
+            return
         }
+        do { try startJob(Wire.JobOffer(m)) } catch {
+            log("cannot take job \(jobID): \(error)")
+            pending = nil
+            phase = .idle
+            send(Wire.JobFailed(jobID: jobID, specID: specID, member: member, error: "\(error)"))
+            send(Wire.Ready())
+        }
+    }
+
+    func startJob(_ offer: Wire.JobOffer) throws {
+        guard trainingThread == nil, pending == nil else { throw Message.Invalid(description: "already running a job") }
+        try JobLimits.check(offer, cache: cache)
+        let p = Pending(jobID: offer.jobID, specID: offer.specID, job: offer.job, dataset: offer.dataset, warmStart: offer.warmStart)
         pending = p
-        log("job \(p.jobID): member \(job.member) of \(p.specID)")
+        log("job \(p.jobID): member \(p.job.member) of \(p.specID)")
         if cache.isComplete(p.dataset) {
             try beginTraining()
         } else {
@@ -263,9 +268,8 @@ public final class Worker {
         guard let p = pending else { return }
         pending = nil
         phase = .idle
-        send(Message(.failed, ["job_id": .string(p.jobID), "spec_id": .string(p.specID), "member": .integer(p.job.member),
-                               "error": .string(reason)]))
-        send(Message(.ready))
+        send(Wire.JobFailed(jobID: p.jobID, specID: p.specID, member: p.job.member, error: reason))
+        send(Wire.Ready())
     }
 
     /// Keeps up to `Wire.fetchWindow` chunks of the current file requested; DATA comes back
@@ -275,15 +279,16 @@ public final class Worker {
         let f = p.dataset.files[fetchIndex]
         // An empty file is still asked for once (its answer is the empty chunk).
         while fetchRequested < max(f.size, 1), fetchRequested - fetchBuffer.count < Wire.fetchWindow * Wire.chunkBytes {
-            send(Message(.fetchData, ["sha256": .string(f.sha256), "offset": .integer(fetchRequested)]))
+            send(Wire.FetchData(sha256: f.sha256, offset: fetchRequested))
             fetchRequested += Wire.chunkBytes
         }
     }
 
-    func receiveData(_ m: Message) throws {
+    func receiveData(_ m: Wire.DataChunk) throws {
         guard phase == .fetching, let p = pending, fetchIndex < p.dataset.files.count else { return }
         let f = p.dataset.files[fetchIndex]
-        guard try m.string("sha256") == f.sha256, try m.int("offset") == fetchBuffer.count, let chunk = m.payloads.first else {
+        let chunk = m.bytes
+        guard m.sha256 == f.sha256, m.offset == fetchBuffer.count, chunk.count <= f.size - fetchBuffer.count else {
             throw Message.Invalid(description: "DATA chunk does not match the request")
         }
         guard !chunk.isEmpty || fetchBuffer.count == f.size else {
@@ -317,7 +322,6 @@ public final class Worker {
         let box = UnsafeSendableBox(p)
         let thread = Thread {
             let p = box.value
-            let base: [String: JSONValue] = ["job_id": .string(p.jobID), "spec_id": .string(p.specID), "member": .integer(p.job.member)]
             do {
                 let (train, test) = try loaded.images(folder: folder)
                 let data = try EnsembleData.make(spec: p.job.spec, trainImages: train, testImages: test)
@@ -328,24 +332,18 @@ public final class Worker {
                     guard now - lastProgress > 0.5 else { return }
                     lastProgress = now
                     if case let .batch(epoch, epochs, batch, batches, loss, accuracy, rate, _) = event {
-                        var h = base
-                        h["text"] = .string("epoch \(epoch)/\(epochs) batch \(batch)/\(batches) loss \(Float(Int(loss * 10000)) / 10000) acc \(Float(Int(accuracy * 10000)) / 100)% \(Int(rate)) samples/s")
-                        outbox.post(Message(.progress, h))
+                        let text = "epoch \(epoch)/\(epochs) batch \(batch)/\(batches) loss \(Float(Int(loss * 10000)) / 10000) acc \(Float(Int(accuracy * 10000)) / 100)% \(Int(rate)) samples/s"
+                        outbox.post(Wire.Progress(jobID: p.jobID, specID: p.specID, member: p.job.member, text: text).envelope)
                     }
                 }
                 var file = SafeTensors()
                 for (name, t) in result.tensors { file.set(name, t) }
-                var header = base
-                header["history"] = .from(result.history)
-                header["seconds"] = .number(result.seconds)
-                var payloads = [file.encoded()]
-                if let misses = result.trainingMisses { payloads.append(misses.map { $0 ? 1 : 0 }) }
-                outbox.post(Message(.result, header, payloads: payloads))
+                outbox.post(Wire.JobResult(jobID: p.jobID, specID: p.specID, member: p.job.member, history: .from(result.history),
+                                           seconds: result.seconds, tensors: file.encoded(),
+                                           misses: result.trainingMisses.map { $0.map { $0 ? 1 : 0 } }).envelope)
                 log("job \(p.jobID) finished in \(Int(result.seconds)) s")
             } catch {
-                var header = base
-                header["error"] = .string("\(error)")
-                outbox.post(Message(.failed, header))
+                outbox.post(Wire.JobFailed(jobID: p.jobID, specID: p.specID, member: p.job.member, error: "\(error)").envelope)
                 log("job \(p.jobID) failed: \(error)")
             }
         }

@@ -178,17 +178,9 @@ struct BenchCluster: ParsableCommand {
     }
 
     /// (count, median, p99) of one of the coordinator's timing series in `status`.
-    func timing(_ client: ClusterClient, _ key: String) throws -> (Int?, Double?, Double?) {
-        let s = try client.status()
-        guard case let .object(o)? = s[key] else { return (nil, nil, nil) }
-        func num(_ v: JSONValue?) -> Double? {
-            switch v {
-            case let .number(n)?: return n
-            case let .int(i)?: return Double(i)
-            default: return nil
-            }
-        }
-        return (o["count"]?.intValue, num(o["median"]), num(o["p99"]))
+    func timing(_ client: ClusterClient, _ series: KeyPath<ClusterStatus, ClusterStatus.Latency>) throws -> (Int?, Double?, Double?) {
+        let latency = try client.status()[keyPath: series]
+        return (latency.count, latency.median, latency.p99)
     }
 
     func scalingRun(exe: String, dir: String, spec: String, workers: Int, threads: Int) throws -> ScalingResult {
@@ -205,17 +197,12 @@ struct BenchCluster: ParsableCommand {
         let start = Date()
         let id = try client.submit(try SpecParser.load(path: spec), output: nil)
         while true {
-            let s = try client.status()
-            if case let .array(specs)? = s["specs"], specs.contains(where: {
-                if case let .object(o) = $0, o["id"] == .string(id), o["state"] == .string("finished") { return true }
-                if case let .object(o) = $0, o["id"] == .string(id), o["state"] == .string("failed") { return true }
-                return false
-            }) { break }
+            if try client.status().specs.contains(where: { $0.id == id && ($0.state == "finished" || $0.state == "failed") }) { break }
             Thread.sleep(forTimeInterval: 0.2)
         }
         let seconds = Date().timeIntervalSince(start)
-        let (count, median, p99) = try timing(client, "dispatch_latency_ms")
-        let (_, receiveMedian, receiveP99) = try timing(client, "large_receive_ms")
+        let (count, median, p99) = try timing(client, \.dispatchLatencyMs)
+        let (_, receiveMedian, receiveP99) = try timing(client, \.largeReceiveMs)
         return ScalingResult(workers: workers, threadsPerWorker: threads, seconds: seconds, dispatchCount: count, dispatchMedianMs: median, dispatchP99Ms: p99,
                              receiveMedianMs: receiveMedian, receiveP99Ms: receiveP99)
     }
@@ -281,11 +268,7 @@ struct BenchCluster: ParsableCommand {
 
     /// CPU seconds the coordinator's event loop thread has used (from `status`).
     func eventLoopCPU(_ client: ClusterClient) throws -> Double? {
-        switch try client.status()["event_loop_cpu_s"] {
-        case let .number(n)?: return n
-        case let .int(i)?: return Double(i)
-        default: return nil
-        }
+        try client.status().eventLoopCpuS
     }
 
     /// CPU seconds (user + system) a process has used, from /proc.
@@ -329,7 +312,7 @@ struct BenchCluster: ParsableCommand {
             let s = try ZMQSocket(context: context, type: .dealer)
             try s.setLinger(milliseconds: 0)
             try s.connect(ep)
-            _ = try s.send(Message(.hello, ["name": .string("sim\(i)"), "host": .string("sim"), "cores": .integer(1), "threads": .integer(1), "kernel": .string("none")]).frames())
+            _ = try s.send(Wire.Hello(name: "sim\(i)", host: "sim", cores: 1, threads: 1, kernel: "none").frames())
             sockets.append(s)
         }
         let client = try ClusterClient(endpoint: ep)
@@ -354,38 +337,30 @@ struct BenchCluster: ParsableCommand {
                 while let frames = try sockets[i].receive(timeoutMilliseconds: 0) {
                     guard let m = try? Message.decode(frames) else { continue }
                     switch m.type {
-                    case .welcome: _ = try sockets[i].send(Message(.ready).frames())
-                    case .ack: if readyAfterAck { _ = try sockets[i].send(Message(.ready).frames()) }
+                    case .welcome: _ = try sockets[i].send(Wire.Ready().frames())
+                    case .ack: if readyAfterAck { _ = try sockets[i].send(Wire.Ready().frames()) }
                     case .job:
-                        guard case let .object(job)? = m.header["job"], let member = job["member"]?.intValue else { continue }
-                        _ = try sockets[i].send(Message(.result, ["job_id": .string(try m.string("job_id")), "spec_id": .string(try m.string("spec_id")),
-                                                                  "member": .integer(member), "history": history, "seconds": .number(0)],
-                                                        payloads: [tensorBytes]).frames())
+                        guard let offer = try? Wire.JobOffer(m) else { continue }
+                        _ = try sockets[i].send(Wire.JobResult(jobID: offer.jobID, specID: offer.specID, member: offer.job.member,
+                                                               history: history, seconds: 0, tensors: tensorBytes).frames())
                         // Like a real worker: the next job is asked for with the result.
-                        if !readyAfterAck { _ = try sockets[i].send(Message(.ready).frames()) }
+                        if !readyAfterAck { _ = try sockets[i].send(Wire.Ready().frames()) }
                     default: break
                     }
                 }
             }
             if Date().timeIntervalSince(lastHeartbeat) > 1 {
                 lastHeartbeat = Date()
-                for s in sockets { _ = try s.send(Message(.heartbeat, ["role": .string("worker")]).frames(), dontWait: true) }
+                for s in sockets { _ = try s.send(Wire.Heartbeat(role: "worker").frames(), dontWait: true) }
             }
             if Date().timeIntervalSince(lastStatus) > 0.25 {
                 lastStatus = Date()
-                if case let .array(specs)? = try client.status()["specs"] {
-                    let finished = specs.filter {
-                        if case let .object(o) = $0, case let .string(id)? = o["id"], ids.contains(id),
-                           o["state"] == .string("finished") || o["state"] == .string("failed") { return true }
-                        return false
-                    }
-                    done = finished.count == ids.count
-                }
+                done = try client.status().specs.filter { ids.contains($0.id) && ($0.state == "finished" || $0.state == "failed") }.count == ids.count
             }
         }
         let seconds = Date().timeIntervalSince(start)
         let cpu = cpuSeconds(coordinator.processIdentifier) - cpuBefore
-        let (_, median, p99) = try timing(client, "dispatch_latency_ms")
+        let (_, median, p99) = try timing(client, \.dispatchLatencyMs)
         let loopCPU = try eventLoopCPU(client).flatMap { after in loopBefore.map { (after - $0) * 1000 / Double(specCount * 10) } }
         for s in sockets { s.close() }
         return SimulatedResult(workers: n, jobs: specCount * 10, readyAfterAck: readyAfterAck, seconds: seconds, jobsPerSecond: Double(specCount * 10) / seconds,

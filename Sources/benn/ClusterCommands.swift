@@ -53,6 +53,8 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("max-attempts"), help: "Attempts per job before its spec fails.") var maxAttempts: Int = 3
     @Option(name: .customLong("secret-key"), help: "The coordinator's secret key file (enables CURVE).") var secretKey: String?
     @Option(name: .customLong("allow"), help: "Public key file(s) of workers and clients to serve (with --secret-key).") var allow: [String] = []
+    @Option(name: .customLong("allow-worker"), help: "Public key file(s) that may only act as workers.") var allowWorker: [String] = []
+    @Option(name: .customLong("allow-client"), help: "Public key file(s) that may only act as clients (submit, status, artifacts).") var allowClient: [String] = []
 
     func run() throws {
         try reportingErrors {
@@ -65,7 +67,9 @@ struct CoordinatorCommand: ParsableCommand {
             if let secretKey {
                 config.curveSecretKey = try KeyFiles.readSecret(secretKey)
                 config.allowedClientKeys = try KeyFiles.readPublicKeys(allow)
-                guard !config.allowedClientKeys.isEmpty else { throw ValidationError("--secret-key needs at least one --allow key file: nobody could join") }
+                config.workerOnlyKeys = try KeyFiles.readPublicKeys(allowWorker)
+                config.clientOnlyKeys = try KeyFiles.readPublicKeys(allowClient)
+                guard !config.allKeys.isEmpty else { throw ValidationError("--secret-key needs at least one --allow, --allow-worker or --allow-client key file: nobody could join") }
             } else if !Endpoint.isLocalOnly(bind) {
                 Console.log("warning: binding \(bind) without keys: traffic is unencrypted and anyone who can reach it can join (see benn keygen)")
             } else {
@@ -152,16 +156,23 @@ struct Submit: ParsableCommand {
             FileHandle.standardOutput.write(Data((id + "\n").utf8))
             guard wait || output != nil else { return }
             var last = ""
+            var silentSince: Date?
             while true {
-                let status = try client.status()
-                guard case let .array(specs)? = status["specs"],
-                      let mine = specs.first(where: { if case let .object(o) = $0, o["id"] == .string(id) { return true } else { return false } }),
-                      case let .object(o) = mine else { throw ValidationError("the coordinator no longer knows spec \(id)") }
-                let state = o["state"].flatMap { if case let .string(s) = $0 { return s } else { return nil } } ?? "?"
-                let line = "\(id): \(state), members \(o["members_done"].map(describe) ?? "?")/\(o["members"].map(describe) ?? "?")"
+                // A coordinator restarting (it continues the spec from its journal) does not
+                // answer for a while: keep asking, as workers do, and say so once.
+                let status: ClusterStatus
+                do {
+                    status = try client.status(timeoutSeconds: 5)
+                    silentSince = nil
+                } catch let failure as ClusterClient.Failure where failure.isTimeout {
+                    if silentSince == nil { Console.log("\(id): the coordinator does not answer; still waiting"); silentSince = Date() }
+                    continue
+                }
+                guard let mine = status.specs.first(where: { $0.id == id }) else { throw ValidationError("the coordinator no longer knows spec \(id)") }
+                let line = "\(id): \(mine.state), members \(mine.membersDone)/\(mine.members)"
                 if line != last { Console.log(line); last = line }
-                if state == "failed" { throw ValidationError("spec \(id) failed: \(o["error"].map(describe) ?? "unknown error")") }
-                if state == "finished" { break }
+                if mine.state == "failed" { throw ValidationError("spec \(id) failed: \(mine.error ?? "unknown error")") }
+                if mine.state == "finished" { break }
                 Thread.sleep(forTimeInterval: 0.5)
             }
             if let output {
@@ -173,19 +184,6 @@ struct Submit: ParsableCommand {
     }
 }
 
-func describe(_ v: JSONValue) -> String {
-    switch v {
-    case let .string(s): return s
-    case let .int(i): return String(i)
-    case let .uint(u): return String(u)
-    case let .number(n): return n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(n)
-    case let .bool(b): return String(b)
-    case .null: return "-"
-    case let .array(a): return a.map(describe).joined(separator: ",")
-    case .object: return String(decoding: v.encoded(), as: UTF8.self)
-    }
-}
-
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show a coordinator's specs, jobs and workers.")
     @OptionGroup var options: ClientOptions
@@ -194,22 +192,19 @@ struct Status: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let status = try options.client().status()
-            if json { print(String(decoding: JSONValue.object(status).encoded(), as: UTF8.self)); return }
+            if json { print(String(decoding: Wire.StatusReply(status).envelope.frames()[2], as: UTF8.self)); return }
             print("specs:")
-            if case let .array(specs)? = status["specs"] {
-                for case let .object(o) in specs {
-                    var line = "  \(describe(o["id"] ?? .null))  \(describe(o["model"] ?? .null)) \(describe(o["strategy"] ?? .null))  \(describe(o["state"] ?? .null))  members \(describe(o["members_done"] ?? .null))/\(describe(o["members"] ?? .null))"
-                    if let r = o["running"], describe(r) != "" { line += "  running: \(describe(r))" }
-                    if let a = o["artifact"] { line += "  artifact: \(describe(a))" }
-                    if let e = o["error"] { line += "  error: \(describe(e))" }
-                    print(line)
-                }
+            for s in status.specs {
+                var line = "  \(s.id)  \(s.model) \(s.strategy)  \(s.state)  members \(s.membersDone)/\(s.members)"
+                if !s.running.isEmpty { line += "  running: \(s.running.map(String.init).joined(separator: ","))" }
+                if let a = s.artifact { line += "  artifact: \(a)" }
+                if let e = s.error { line += "  error: \(e)" }
+                if let e = s.writeError { line += "  write error (retrying): \(e)" }
+                print(line)
             }
             print("workers:")
-            if case let .array(workers)? = status["workers"] {
-                for case let .object(o) in workers {
-                    print("  \(describe(o["name"] ?? .null))  host \(describe(o["host"] ?? .null))  cores \(describe(o["cores"] ?? .null))  threads \(describe(o["threads"] ?? .null))  kernels \(describe(o["kernel"] ?? .null))  job \(describe(o["job"] ?? .null))  \(describe(o["progress"] ?? .null))  last heartbeat \(describe(o["last_heartbeat_ms_ago"] ?? .null)) ms ago")
-                }
+            for w in status.workers {
+                print("  \(w.name)  host \(w.host)  cores \(w.cores)  threads \(w.threads)  kernels \(w.kernel)  job \(w.job ?? "-")  \(w.progress)  last heartbeat \(w.lastHeartbeatMsAgo) ms ago")
             }
         }
     }

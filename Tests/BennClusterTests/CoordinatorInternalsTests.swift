@@ -61,7 +61,7 @@ final class JSONCodecTests: XCTestCase {
                 var state = EnsembleState(spec: spec, trainingCount: 7, classes: 10)
                 _ = state.apply(MemberResult(member: 0, tensors: [:], history: [], trainingMisses: [true, false, false, true, false, false, false], seconds: 0))
                 for job in [state.job(0), state.job(1)] {
-                    let fast = Coordinator.json(job, spec: JSONValue.from(spec).encoded())
+                    let fast = Wire.JobOffer.json(job, spec: JSONValue.from(spec).encoded())
                     let message = try Message.decode(Message(.job, encodedFields: [("job", fast), ("job_id", JSONValue.string("j").encoded())]).frames())
                     XCTAssertEqual(message.optionalString("job_id"), "j")
                     let decoded = try message.decodeField("job", as: MemberJob.self)
@@ -89,7 +89,7 @@ final class ReadinessTests: XCTestCase {
                 for order in [[0, 1, 2, 3], [2, 0, 3, 1]] {
                     for next in order {
                         let ready = Set(state.readyJobs().map(\.member))
-                        for m in -1...5 { XCTAssertEqual(Coordinator.isReady(state, member: m), ready.contains(m), "\(strategy) \(start) member \(m)") }
+                        for m in -1...5 { XCTAssertEqual(CoordinatorState.isReady(state, member: m), ready.contains(m), "\(strategy) \(start) member \(m)") }
                         _ = state.apply(MemberResult(member: next, tensors: [:], history: [], trainingMisses: (0..<20).map { ($0 + next) % 5 == 0 }, seconds: 0))
                     }
                     state = EnsembleState(spec: spec, trainingCount: 20, classes: 10)
@@ -227,12 +227,12 @@ final class CoordinatorRestoreTests: XCTestCase {
         try journal.append(.result(id: "s1-abc", member: 1, file: "members/s1-abc-m1.safetensors", trainingCount: 40, classes: 10,
                                    history: [], seconds: 1, misses: Journal.packMisses(m1)))
         let coordinator = try Coordinator(config: CoordinatorConfig(bind: "tcp://127.0.0.1:*", stateDirectory: directory + "/state"), log: { _ in })
-        let run = try XCTUnwrap(coordinator.specIndex["s1-abc"])
+        let run = try XCTUnwrap(coordinator.state.specIndex["s1-abc"])
         XCTAssertEqual(run.state, state)
         XCTAssertEqual(run.state.readyJobs().map(\.member), [2])
         XCTAssertEqual(run.memberFiles.keys.sorted(), [0, 1])
         // The next spec number continues after the journal's.
-        XCTAssertEqual(try coordinator.identify(spec).1.prefix(3), "s2-")
+        XCTAssertEqual(try coordinator.state.identify(spec).1.prefix(3), "s2-")
     }
 
     func writeDataset(_ dir: String, count: Int) throws {

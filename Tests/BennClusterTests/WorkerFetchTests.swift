@@ -60,7 +60,7 @@ final class WorkerFetchTests: XCTestCase {
             let job = EnsembleState(spec: spec, trainingCount: 64, classes: 10).job(member)
             return Message(.job, encodedFields: [
                 ("job_id", JSONValue.string("s1/m\(member)/1").encoded()), ("spec_id", JSONValue.string("s1").encoded()),
-                ("job", Coordinator.json(job, spec: JSONValue.from(spec).encoded())), ("dataset", JSONValue.from(dataset).encoded()),
+                ("job", Wire.JobOffer.json(job, spec: JSONValue.from(spec).encoded())), ("dataset", JSONValue.from(dataset).encoded()),
                 ("warm_start", JSONValue.bool(false).encoded()),
             ])
         }
