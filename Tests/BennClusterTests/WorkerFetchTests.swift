@@ -53,9 +53,10 @@ final class WorkerFetchTests: XCTestCase {
             _ = try socket.send([peer] + m.frames())
         }
 
-        func job(dataset: DatasetManifest, member: Int = 0) -> Message {
+        func job(dataset: DatasetManifest, member: Int = 0, batchSize: Int = 128) -> Message {
             var spec = TrainingSpec()
             spec.model = "tinymlp"
+            spec.train.batchSize = batchSize
             spec.ensemble.members = max(1, member + 1)
             let job = EnsembleState(spec: spec, trainingCount: 64, classes: 10).job(member)
             return Message(.job, encodedFields: [
@@ -191,5 +192,39 @@ final class WorkerFetchTests: XCTestCase {
             Thread.sleep(forTimeInterval: 0.02)
         }
         XCTAssertTrue(shared.log.contains { $0.contains("fetched train-images-idx3-ubyte.gz") }, "\(shared.log)")
+    }
+
+    /// A coordinator (or a peer posing as one) that sends impossible sizes, a poisoned spec,
+    /// a path outside the cache or a job that cannot be read: each is refused with FAILED,
+    /// then READY, and the worker lives on to take the next job.
+    func testImpossibleJobsAreRefusedAndTheWorkerAsksForMore() throws {
+        let (context, coordinator, endpoint) = try makeCoordinator()
+        defer { coordinator.socket.close(); context.shutdown() }
+        let shared = Shared()
+        let thread = startWorker(endpoint, cache: try temporaryDirectory(), shared: shared)
+        defer { shared.stop(); while !thread.isFinished { Thread.sleep(forTimeInterval: 0.01) } }
+        let (peer, _) = try coordinator.expect(.hello)
+        try coordinator.send(peer, Message(.welcome, ["heartbeat_ms": .integer(1000), "liveness": .integer(5)]))
+        _ = try coordinator.expect(.ready)
+        let hash = String(repeating: "ab", count: 32)
+        let huge = DatasetManifest(files: [DatasetManifest.File(name: "train-images-idx3-ubyte.gz", sha256: hash, size: 1 << 62)])
+        let small = DatasetManifest(files: [DatasetManifest.File(name: "train-images-idx3-ubyte.gz", sha256: hash, size: 10)])
+        let traversal = DatasetManifest(files: [DatasetManifest.File(name: "../../escape", sha256: hash, size: 10)])
+        var garbled = coordinator.job(dataset: small)
+        garbled.encodedHeader = Array(#"{"job_id":"s1/m0/1","spec_id":"s1","job":{"member":"zero"},"dataset":{},"warm_start":false}"#.utf8)
+        let cases: [(Message, String)] = [
+            (coordinator.job(dataset: huge), "does not fit"),
+            (coordinator.job(dataset: small, batchSize: 1 << 40), "batch"),
+            (coordinator.job(dataset: traversal), "not a plain file name"),
+            (garbled, "job"),
+        ]
+        for (job, reason) in cases {
+            try coordinator.send(peer, job)
+            guard let failed = try? coordinator.expect(.failed).message else { return XCTFail("\(reason): no FAILED; worker log: \(shared.log)") }
+            XCTAssertTrue(try failed.string("error").contains(reason), "\(reason): \(failed.header)")
+            _ = try coordinator.expect(.ready, within: 5)
+        }
+        XCTAssertFalse(thread.isFinished, "the worker is still running")
+        XCTAssertFalse(shared.log.contains { $0.contains("fetched") })
     }
 }
