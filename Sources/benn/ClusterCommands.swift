@@ -10,23 +10,77 @@ enum KeyFiles {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read key file \(path)") }
         let key = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard CurveKeyPair.isValidKey(key) else { throw ValidationError("\(path) does not hold a 40-character Z85 CURVE key") }
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
+            Console.log("warning: secret key file \(path) is open to other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 \(path)")
+        }
         return key
     }
 
     /// Public keys from files (one per line, or `.pub` files); lines starting with '#' are
     /// comments ('#' is also a Z85 character, so only a leading one counts).
+    ///
+    /// A secret key passed here is refused: it would match no peer, and allow lists and server
+    /// keys get copied to other machines. Secret and public keys are both 40 Z85 characters, and
+    /// any 32 bytes make a valid secret key, so the text alone cannot tell them apart; what
+    /// proves a secret is a `.key` file name, or a key whose derived public key is present in
+    /// the same stem's `.pub` file (`w.key` next to `w.pub`) or among the keys given.
     static func readPublicKeys(_ paths: [String]) throws -> Set<String> {
-        var keys = Set<String>()
+        var found: [(key: String, path: String)] = []
         for path in paths {
+            guard !path.lowercased().hasSuffix(".key") else {
+                throw ValidationError("\(path) is a secret key file; pass the public key file (.pub) instead")
+            }
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read key file \(path)") }
-            for line in text.split(separator: "\n") {
-                let k = line.trimmingCharacters(in: .whitespaces)
-                if k.isEmpty || k.hasPrefix("#") { continue }
+            for k in keyLines(text) {
                 guard CurveKeyPair.isValidKey(k) else { throw ValidationError("\(path): '\(k.prefix(12))...' is not a Z85 CURVE public key") }
-                keys.insert(k)
+                found.append((k, path))
             }
         }
-        return keys
+        var source = Dictionary(found.map { ($0.key, $0.path) }, uniquingKeysWith: { first, _ in first })
+        for (key, path) in found {
+            let sibling = (path as NSString).deletingPathExtension + ".pub"
+            if let text = try? String(contentsOfFile: sibling, encoding: .utf8) {
+                for k in keyLines(text) where source[k] == nil { source[k] = sibling }
+            }
+            if let owner = source[try CurveKeyPair.publicKey(fromSecret: key)] {
+                throw ValidationError("\(path) holds a secret key (its public key is in \(owner)); pass the public key file (.pub) instead")
+            }
+        }
+        return Set(found.map(\.key))
+    }
+
+    private static func keyLines(_ text: String) -> [String] {
+        text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+    }
+
+    /// Whether anything, even a dangling symlink, is at `path`.
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    /// Creates `path` with `mode` from its first moment (umask can only narrow it) and writes
+    /// `text`. O_EXCL refuses an existing file or symlink, so the bytes never go into a file
+    /// someone else made or chose the mode of.
+    static func create(_ path: String, _ text: String, mode: mode_t) throws {
+        let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw ValidationError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        var rest = Array(text.utf8)[...]
+        while !rest.isEmpty {
+            let n = rest.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            rest = rest.dropFirst(n)
+        }
+        // fsync: a key pair replaced by rename must not turn into empty files on a crash.
+        guard rest.isEmpty, fsync(fd) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            unlink(path)
+            throw ValidationError("cannot write \(path): \(reason)")
+        }
+        close(fd)
     }
 }
 
@@ -64,12 +118,15 @@ struct CoordinatorCommand: ParsableCommand {
             config.liveness = liveness
             config.jobTimeoutSeconds = jobTimeout
             config.maxAttempts = maxAttempts
+            config.bind = try Endpoint.bindable(bind)
             if let secretKey {
                 config.curveSecretKey = try KeyFiles.readSecret(secretKey)
                 config.allowedClientKeys = try KeyFiles.readPublicKeys(allow)
                 config.workerOnlyKeys = try KeyFiles.readPublicKeys(allowWorker)
                 config.clientOnlyKeys = try KeyFiles.readPublicKeys(allowClient)
                 guard !config.allKeys.isEmpty else { throw ValidationError("--secret-key needs at least one --allow, --allow-worker or --allow-client key file: nobody could join") }
+            } else if let flag = [("--allow", allow), ("--allow-worker", allowWorker), ("--allow-client", allowClient)].first(where: { !$0.1.isEmpty })?.0 {
+                throw ValidationError("\(flag) needs --secret-key: without the coordinator's secret key there is no encryption and no allow list")
             } else if !Endpoint.isLocalOnly(bind) {
                 Console.log("warning: binding \(bind) without keys: traffic is unencrypted and anyone who can reach it can join (see benn keygen)")
             } else {
@@ -213,16 +270,42 @@ struct Status: ParsableCommand {
 struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Make a CURVE key pair: NAME.key (secret, mode 0600) and NAME.pub.")
     @Argument(help: "Path prefix, e.g. keys/coordinator.") var name: String
+    @Flag(help: "Replace an existing NAME.key and NAME.pub.") var force = false
 
     func run() throws {
         try reportingErrors {
+            let secretPath = name + ".key", publicPath = name + ".pub"
+            if !force {
+                // Overwriting a secret key locks out every peer that trusts its public key.
+                for path in [secretPath, publicPath] where KeyFiles.exists(path) {
+                    throw ValidationError("\(path) already exists; pass --force to replace the key pair")
+                }
+            }
             let pair = try CurveKeyPair.generate()
             let dir = (name as NSString).deletingLastPathComponent
             if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-            guard FileManager.default.createFile(atPath: name + ".key", contents: Data((pair.secretKey + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw ValidationError("cannot write \(name).key")
+            let files = [(secretPath, pair.secretKey + "\n", mode_t(0o600)), (publicPath, pair.publicKey + "\n", mode_t(0o644))]
+            if force {
+                // Both new files are complete before either replaces an old one, so a failed
+                // write leaves the old pair rather than a mismatched one.
+                var staged: [(String, String)] = []
+                do {
+                    for (path, text, mode) in files {
+                        let temporary = "\(path).new-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+                        try KeyFiles.create(temporary, text, mode: mode)
+                        staged.append((temporary, path))
+                    }
+                    for (temporary, path) in staged where rename(temporary, path) != 0 {
+                        throw ValidationError("cannot replace \(path): \(String(cString: strerror(errno)))")
+                    }
+                } catch {
+                    for (temporary, _) in staged { unlink(temporary) }
+                    throw error
+                }
+            } else {
+                try KeyFiles.create(secretPath, files[0].1, mode: files[0].2)
+                do { try KeyFiles.create(publicPath, files[1].1, mode: files[1].2) } catch { unlink(secretPath); throw error }
             }
-            try (pair.publicKey + "\n").write(toFile: name + ".pub", atomically: true, encoding: .utf8)
             print("secret key: \(name).key")
             print("public key: \(name).pub (\(pair.publicKey))")
         }
