@@ -245,15 +245,33 @@ public struct MethodSpec: Codable, Sendable, Equatable {
         }
     }
 
+    /// The range of each numeric option, by its key in a spec's `method_options`. Wide enough
+    /// for any recipe the methods' authors use, narrow enough that no value makes a worker
+    /// allocate without bound or compute with infinities.
+    public static let optionRanges: [String: ValueRange] = [
+        "se_reduction": .whole(1...1024),
+        "ede_min_temperature": .real(0, 1000, lowerIncluded: false),
+        "ede_max_temperature": .real(0, 1000, lowerIncluded: false),
+        "teacher_epochs": .whole(1...10_000),
+        "first_step_epochs": .whole(0...10_000),
+        "pretrain_epochs": .whole(0...10_000),
+    ]
+
     /// Checks option values, naming the field.
     public func validate() throws -> String? {
-        if seReduction < 1 { return "method_options.se_reduction must be at least 1, got \(seReduction)" }
+        func outside(_ key: String, _ value: Int?) -> String? {
+            value.flatMap { Self.optionRanges[key]!.problem($0) }.map { "method_options.\(key) \($0)" }
+        }
+        if let problem = outside("se_reduction", seReduction) { return problem }
+        if let problem = Self.optionRanges["ede_max_temperature"]!.problem(edeMaximumTemperature) {
+            return "method_options.ede_max_temperature \(problem)"
+        }
+        // In (0, ede_max_temperature], the minimum is in its own range too.
         if let lo = edeMinimumTemperature, !(lo > 0) || !(edeMaximumTemperature >= lo) {
             return "method_options.ede_min_temperature must be positive and at most ede_max_temperature"
         }
-        if let e = teacherEpochs, e < 1 { return "method_options.teacher_epochs must be at least 1" }
-        if let e = firstStepEpochs, e < 0 { return "method_options.first_step_epochs must not be negative" }
-        if let e = pretrainEpochs, e < 0 { return "method_options.pretrain_epochs must not be negative" }
+        if let problem = outside("teacher_epochs", teacherEpochs) ?? outside("first_step_epochs", firstStepEpochs)
+            ?? outside("pretrain_epochs", pretrainEpochs) { return problem }
         if let g = gradient {
             if name == .xnor && g == .magnitudeAware { return "method_options.gradient for xnor is full or straight_through" }
             if name == .bireal && g == .full { return "method_options.gradient for bireal is magnitude_aware or straight_through" }
