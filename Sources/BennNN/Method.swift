@@ -141,19 +141,6 @@ public struct MethodSpec: Codable, Sendable, Equatable {
 
     public init(_ name: Name = .bnn) { self.name = name }
 
-    /// The option keys each method accepts in a spec's `method_options`.
-    public static func optionKeys(for name: Name) -> [String] {
-        let everyMethod = ["real_first_last", "resnet_shortcut", "resnet_downsample", "init_from"]
-        switch name {
-        case .bnn: return everyMethod
-        case .xnor: return ["gradient", "activation_scaling", "mean_center", "block_order"] + everyMethod
-        case .bireal: return ["gradient", "pretrain_epochs"] + everyMethod
-        case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs", "restart_schedule", "repeat_first_step"] + everyMethod
-        case .sdbnn: return ["activation_shift", "se_reduction", "surrogate", "weight_surrogate", "ede_min_temperature", "ede_max_temperature",
-                             "teacher", "teacher_epochs", "two_step", "first_step_epochs", "block_activation"] + everyMethod
-        }
-    }
-
     /// Whether training distils from the float twin instead of fitting the labels.
     public var distills: Bool { name == .reactnet || (name == .sdbnn && teacher != nil) }
 
@@ -244,18 +231,6 @@ public struct MethodSpec: Codable, Sendable, Equatable {
             return ActivationQuantizer(surrogate: rule(surrogate), shift: shift)
         }
     }
-
-    /// The range of each numeric option, by its key in a spec's `method_options`. Wide enough
-    /// for any recipe the methods' authors use, narrow enough that no value makes a worker
-    /// allocate without bound or compute with infinities.
-    public static let optionRanges: [String: ValueRange] = [
-        "se_reduction": .whole(1...1024),
-        "ede_min_temperature": .real(0, 1000, lowerIncluded: false),
-        "ede_max_temperature": .real(0, 1000, lowerIncluded: false),
-        "teacher_epochs": .whole(1...10_000),
-        "first_step_epochs": .whole(0...10_000),
-        "pretrain_epochs": .whole(0...10_000),
-    ]
 
     /// Checks option values, naming the field.
     public func validate() throws -> String? {

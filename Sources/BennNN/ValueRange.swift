@@ -22,6 +22,12 @@ public struct ValueRange: Sendable, Equatable, CustomStringConvertible {
                    belowPhrase: below)
     }
 
+    /// The least whole value in range; nil for a real range.
+    public var lowestWhole: Int? {
+        if case let .whole(r) = bounds { return r.lowerBound }
+        return nil
+    }
+
     /// `1...65536` for whole numbers, interval notation (`(0, 10]`) for real ones.
     public var description: String {
         switch bounds {

@@ -92,64 +92,34 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
     public enum OptimizerKind: String, Codable, Sendable, CaseIterable { case adam, sgd }
     public enum ScheduleKind: String, Codable, Sendable, CaseIterable { case constant, step, cosine }
 
-    /// The range of every number outside `method_options` (whose ranges are
-    /// `MethodSpec.optionRanges`), by spec key. Chosen so that no accepted spec makes a worker
-    /// allocate without bound, wait forever or compute with infinities, while every recipe in
-    /// the repository, its tests and its docs is well inside.
-    public static let ranges: [String: ValueRange] = [
-        "threads": .whole(1...1024),
-        "train.epochs": .whole(1...10_000),
-        "train.batch_size": .whole(1...65_536, below: "must be positive"),
-        "train.learning_rate": .real(0, 10, lowerIncluded: false, below: "must be positive"),
-        "train.momentum": .real(0, 1, upperIncluded: false),
-        "train.weight_decay": .real(0, 1, below: "must not be negative"),
-        "train.step_epochs": .whole(1...10_000),
-        "train.step_factor": .real(0, 1, lowerIncluded: false),
-        "train.minimum_learning_rate": .real(0, 10, below: "must not be negative"),
-        "train.label_smoothing": .real(0, 1, upperIncluded: false),
-        "data.validation": .whole(0...100_000_000),
-        "data.crop_padding": .whole(0...64),
-        "data.limit": .whole(0...100_000_000),
-        "data.test_limit": .whole(0...100_000_000),
-        "ensemble.members": .whole(1...1000),
-    ]
-
     /// Checks values that parse but make no sense, naming the field. Every number is checked
-    /// against its range here, whatever the spec came from (a file, flags, a client's JSON).
+    /// against its range in `schema` here, whatever the spec came from (a file, flags, a
+    /// client's JSON).
     public func validate() throws {
         func bad(_ field: String, _ why: String) -> SpecError { SpecError(location: nil, message: "\(field) \(why)") }
-        func check(_ key: String, _ value: Int?) throws {
-            if let value, let problem = Self.ranges[key]!.problem(value) { throw bad(key, problem) }
-        }
-        func check(_ key: String, _ value: Float) throws {
-            if let problem = Self.ranges[key]!.problem(value) { throw bad(key, problem) }
-        }
         guard ModelZoo.names.contains(model) else {
             throw SpecError(location: nil, message: "unknown model '\(model)'; valid models: \(ModelZoo.names.joined(separator: ", "))")
         }
-        try check("threads", threads)
         if ModelZoo.isFloat(model) && method.name != .bnn {
             throw bad("method", "'\(method.name.rawValue)' needs a binary model; '\(model)' is a float twin")
         }
         if let problem = try method.validate() { throw SpecError(location: nil, message: problem) }
-        try check("train.epochs", train.epochs)
-        try check("train.batch_size", train.batchSize)
-        try check("train.learning_rate", train.learningRate)
-        try check("train.momentum", train.momentum)
-        try check("train.weight_decay", train.weightDecay)
-        try check("train.label_smoothing", train.labelSmoothing)
-        try check("train.step_epochs", train.stepEpochs)
-        try check("train.step_factor", train.stepFactor)
-        try check("train.minimum_learning_rate", train.minimumLearningRate)
+        // The schema's ranges, outside method_options (whose options `method.validate()`
+        // checked with the method's own rules first).
+        for field in Self.schema where !field.key.hasPrefix("method") {
+            guard let range = field.range, let value = field.value(in: self) else { continue }
+            let problem: String?
+            switch value {
+            case let .whole(v): problem = range.problem(v)
+            case let .real(v): problem = range.problem(v)
+            case .unsigned, .flag, .text: problem = nil
+            }
+            if let problem { throw bad(field.key, problem) }
+        }
         // The cosine schedule falls to the floor: a floor above the start would make it rise.
         if train.minimumLearningRate > train.learningRate {
             throw bad("train.minimum_learning_rate", "must be at most train.learning_rate (\(train.learningRate)), got \(train.minimumLearningRate)")
         }
-        try check("data.validation", data.validation)
-        try check("data.crop_padding", data.cropPadding)
-        try check("data.limit", data.limit)
-        try check("data.test_limit", data.testLimit)
-        try check("ensemble.members", ensemble.members)
         if ensemble.strategy == .single && ensemble.members != 1 {
             throw bad("ensemble.members", "is \(ensemble.members) but the strategy is 'single'; choose bagging or boosting")
         }
