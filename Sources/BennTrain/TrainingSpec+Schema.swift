@@ -72,3 +72,28 @@ extension SpecValue {
         }
     }
 }
+
+extension TrainingSpec {
+    /// The schema as a Markdown table (key, type, accepted values, default, methods, meaning):
+    /// `benn check --schema`, and the README's spec reference.
+    public static var schemaTable: String {
+        let defaults = TrainingSpec()
+        var lines = ["| key | type | values | default | methods | meaning |", "| --- | --- | --- | --- | --- | --- |"]
+        for field in schema {
+            let (type, values): (String, String)
+            switch field.kind {
+            case let .whole(range): (type, values) = ("integer", "\(range)")
+            case let .real(range): (type, values) = ("number", "\(range)")
+            case .unsigned: (type, values) = ("integer", "0...\(UInt64.max)")
+            case .flag: (type, values) = ("boolean", "true, false")
+            case .text: (type, values) = ("text", "")
+            case let .choice(words): (type, values) = ("choice", words.joined(separator: ", "))
+            }
+            let methods = field.methods.map { $0.count == MethodSpec.Name.allCases.count ? "all" : $0.map(\.rawValue).joined(separator: ", ") } ?? ""
+            let value = field.value(in: defaults).map { "`\($0.text)`" } ?? "unset"
+            let cells = ["`\(field.key)`", type, values, value, methods, field.doc]
+            lines.append("| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

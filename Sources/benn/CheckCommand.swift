@@ -6,14 +6,18 @@ import Foundation
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a spec file without training: print the spec it means and 'ok', or the problem and where.",
+        usage: "benn check [SPEC] [--set key=value ...] [--json]\n  benn check --schema",
         discussion: "Reads the spec and flags as `benn train` does and checks every value, but loads no data: whether data.limit and data.validation leave samples to train on is checked when the data is loaded.")
 
     @OptionGroup var specOptions: SpecOptions
     @Flag(help: "Print the spec as the JSON a coordinator receives (camelCase keys) instead of spec-file keys.")
     var json = false
+    @Flag(help: "Print every spec key (type, values, default, methods, meaning) as a Markdown table, and check nothing.")
+    var schema = false
 
     func run() throws {
         try reportingErrors {
+            if schema { return print(TrainingSpec.schemaTable) }
             let spec = try specOptions.makeSpec()
             if json {
                 let encoder = JSONEncoder()

@@ -19,8 +19,10 @@ struct SpecOptions: ParsableArguments {
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Option(help: "Use only the first N training samples.") var limit: Int?
     @Option(name: .customLong("test-limit"), help: "Use only the first N test samples.") var testLimit: Int?
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set any spec key, after the file and the flags above (repeatable; `benn check --schema` lists the keys).", valueName: "key=value"))
+    var assignments: [String] = []
 
-    /// The spec file (or the defaults) with the flags applied, validated.
+    /// The spec file (or the defaults) with the flags, then `--set`, applied; validated.
     func makeSpec() throws -> TrainingSpec {
         var s = try spec.map { try SpecParser.load(path: $0) } ?? TrainingSpec()
         if let model { s.model = model }
@@ -38,6 +40,7 @@ struct SpecOptions: ParsableArguments {
         if let threads { s.threads = threads }
         if let limit { s.data.limit = limit }
         if let testLimit { s.data.testLimit = testLimit }
+        s = try SpecParser.apply(assignments, to: s)
         do { try s.validate() } catch var e as SpecError {
             e.location = e.location ?? "options"
             throw e

@@ -53,3 +53,38 @@ extension CLITests {
         assertCleanFailure(try run(["check", directory + "/missing.yaml"]), mentions: "missing.yaml: spec file not found")
     }
 }
+
+/// `--set key=value` on `check` and `train`, and `check --schema`.
+extension CLITests {
+    func testSetOverridesAnyKeyOnCheckAndTrain() throws {
+        try writeDataset()
+        let spec = directory + "/spec.yaml"
+        try "model: tinymlp\ntrain:\n  epochs: 3\n".write(toFile: spec, atomically: true, encoding: .utf8)
+        let r = try run(["check", spec, "--set", "train.epochs=1", "--set", "method_options.resnet_shortcut=per_conv", "--set", "data.limit=40"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for line in ["train.epochs: 1", "method_options.resnet_shortcut: per_conv", "data.limit: 40"] {
+            XCTAssertTrue(r.stdout.contains(line + "\n"), "\(line) not in:\n\(r.stdout)")
+        }
+        assertCleanFailure(try run(["check", spec, "--set", "train.epochz=1"]), mentions: "--set train.epochz=1: unknown key 'train.epochz' (did you mean 'train.epochs'?)")
+        assertCleanFailure(try run(["check", "--set", "ensemble.members=5000", "--set", "ensemble.strategy=bagging"]),
+                           mentions: "--set ensemble.members=5000: ensemble.members must be between 1 and 1000, got 5000")
+        let report = directory + "/r.json"
+        let t = try run(["train", spec, "--data", directory, "--set", "train.epochs=1", "--set", "train.batch_size=16",
+                         "--set", "seed=4", "-o", directory + "/m.ckpt", "--report", report])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+        XCTAssertEqual((json["epochs"] as? [Any])?.count, 1)
+        XCTAssertEqual(json["seed"] as? Int, 4)
+        assertCleanFailure(try run(["train", spec, "--data", directory, "--set", "data.validation=64"]),
+                           mentions: "data.validation (64) must leave at least one training sample of the 64 in \(directory!)")
+    }
+
+    func testCheckSchemaListsEveryKey() throws {
+        let r = try run(["check", "--schema"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("| key | type | values | default | methods | meaning |\n"), r.stdout)
+        for key in ["model", "method_options.se_reduction", "data.test_limit", "train.label_smoothing", "ensemble.start"] {
+            XCTAssertTrue(r.stdout.contains("| `\(key)` |"), key)
+        }
+    }
+}

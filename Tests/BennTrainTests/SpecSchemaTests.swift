@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import BennNN
 @testable import BennTrain
@@ -90,5 +91,59 @@ final class SpecSchemaTests: XCTestCase {
         let parsed = try SpecParser.parse(text)
         XCTAssertEqual(parsed.differences(in: spec, calling: "parsed"), [])
         XCTAssertEqual(parsed, spec)
+    }
+}
+
+/// `--set key=value`: any schema key, read and checked as a spec file's value is.
+final class SpecOverrideTests: XCTestCase {
+    func error(_ assignments: [String], to spec: TrainingSpec = TrainingSpec()) -> String {
+        do { _ = try SpecParser.apply(assignments, to: spec); return "" } catch { return "\(error)" }
+    }
+
+    func testAssignmentsSetFieldsOfEveryKind() throws {
+        let s = try SpecParser.apply(["train.batch_size=64", "method_options.teacher=t.ckpt", "method=reactnet", "seed=7",
+                                      "data.flip=yes", "train.learning_rate=5e-3", "ensemble.strategy=bagging", "threads=2",
+                                      "data.directory=/d=1"], to: TrainingSpec())
+        XCTAssertEqual(s.train.batchSize, 64)
+        XCTAssertEqual(s.method.name, .reactnet)
+        XCTAssertEqual(s.method.teacher, "t.ckpt", "the method is set first, so it does not reset the option")
+        XCTAssertEqual(s.seed, 7)
+        XCTAssertTrue(s.data.flip)
+        XCTAssertEqual(s.train.learningRate, 5e-3)
+        XCTAssertEqual(s.ensemble.strategy, .bagging)
+        XCTAssertEqual(s.threads, 2)
+        XCTAssertEqual(s.data.directory, "/d=1")
+        XCTAssertNoThrow(try s.validate())
+        XCTAssertEqual(try SpecParser.apply([], to: s), s)
+    }
+
+    func testBadAssignmentsNameTheAssignmentAndTheProblem() {
+        XCTAssertEqual(error(["train.batch_sise=3"]),
+                       "--set train.batch_sise=3: unknown key 'train.batch_sise' (did you mean 'train.batch_size'?); `benn check --schema` lists the keys")
+        XCTAssertEqual(error(["epochs"]), "--set epochs: expected key=value, e.g. train.batch_size=64")
+        XCTAssertEqual(error(["train.batch_size=0"]), "--set train.batch_size=0: train.batch_size must be at least 1, got 0")
+        XCTAssertEqual(error(["train.batch_size=1099511627776"]),
+                       "--set train.batch_size=1099511627776: train.batch_size must be between 1 and 65536, got 1099511627776")
+        XCTAssertEqual(error(["train.momentum=nan"]), "--set train.momentum=nan: train.momentum must be a number, got 'nan'")
+        XCTAssertEqual(error(["train.optimizer=adamw"]),
+                       "--set train.optimizer=adamw: train.optimizer: unknown value 'adamw' (did you mean 'adam'?); valid: adam, sgd")
+        XCTAssertEqual(error(["method_options.teacher=t.ckpt"]),
+                       "--set method_options.teacher=t.ckpt: method bnn does not take teacher; its options: real_first_last, resnet_shortcut, resnet_downsample, init_from")
+    }
+
+    /// The README's spec reference is `benn check --schema`'s output, kept up to date.
+    func testReadmeHasTheSchemaTable() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        XCTAssertTrue(text.contains(TrainingSpec.schemaTable), "paste `benn check --schema` into README.md")
+    }
+
+    func testSchemaTableHasARowPerField() {
+        let rows = TrainingSpec.schemaTable.split(separator: "\n")
+        XCTAssertEqual(rows.count, TrainingSpec.schema.count + 2)
+        XCTAssertTrue(rows.contains("| `train.batch_size` | integer | 1...65536 | `128` |  | Samples per batch. |"), rows.joined(separator: "\n"))
+        XCTAssertTrue(rows.contains { $0.hasPrefix("| `method_options.teacher` | text |  | unset | reactnet, sdbnn |") })
+        XCTAssertTrue(rows.contains { $0.hasPrefix("| `train.momentum` | number | [0, 1) | `0.9` |") })
     }
 }
