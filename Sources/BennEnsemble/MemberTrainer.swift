@@ -19,7 +19,10 @@ public struct EnsembleData: Sendable {
     }
 
     /// The views a spec asks for, from loaded training and test images.
+    /// - Throws: `SpecError` naming the keys when the spec leaves no training or test data.
     public static func make(spec: TrainingSpec, trainImages: LabeledImages, testImages: LabeledImages?) throws -> EnsembleData {
+        _ = try spec.sampleCounts(trainingSamples: trainImages.count, testSamples: testImages?.count,
+                                  imageSize: (trainImages.height, trainImages.width))
         var train = DatasetView.all(trainImages)
         if spec.data.limit > 0 && spec.data.limit < train.count {
             train = try DatasetView.subset(trainImages, indices: Array(0..<spec.data.limit))

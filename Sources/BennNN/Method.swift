@@ -141,19 +141,6 @@ public struct MethodSpec: Codable, Sendable, Equatable {
 
     public init(_ name: Name = .bnn) { self.name = name }
 
-    /// The option keys each method accepts in a spec's `method_options`.
-    public static func optionKeys(for name: Name) -> [String] {
-        let everyMethod = ["real_first_last", "resnet_shortcut", "resnet_downsample", "init_from"]
-        switch name {
-        case .bnn: return everyMethod
-        case .xnor: return ["gradient", "activation_scaling", "mean_center", "block_order"] + everyMethod
-        case .bireal: return ["gradient", "pretrain_epochs"] + everyMethod
-        case .reactnet: return ["teacher", "teacher_epochs", "two_step", "first_step_epochs", "restart_schedule", "repeat_first_step"] + everyMethod
-        case .sdbnn: return ["activation_shift", "se_reduction", "surrogate", "weight_surrogate", "ede_min_temperature", "ede_max_temperature",
-                             "teacher", "teacher_epochs", "two_step", "first_step_epochs", "block_activation"] + everyMethod
-        }
-    }
-
     /// Whether training distils from the float twin instead of fitting the labels.
     public var distills: Bool { name == .reactnet || (name == .sdbnn && teacher != nil) }
 
@@ -247,13 +234,19 @@ public struct MethodSpec: Codable, Sendable, Equatable {
 
     /// Checks option values, naming the field.
     public func validate() throws -> String? {
-        if seReduction < 1 { return "method_options.se_reduction must be at least 1, got \(seReduction)" }
+        func outside(_ key: String, _ value: Int?) -> String? {
+            value.flatMap { Self.optionRanges[key]!.problem($0) }.map { "method_options.\(key) \($0)" }
+        }
+        if let problem = outside("se_reduction", seReduction) { return problem }
+        if let problem = Self.optionRanges["ede_max_temperature"]!.problem(edeMaximumTemperature) {
+            return "method_options.ede_max_temperature \(problem)"
+        }
+        // In (0, ede_max_temperature], the minimum is in its own range too.
         if let lo = edeMinimumTemperature, !(lo > 0) || !(edeMaximumTemperature >= lo) {
             return "method_options.ede_min_temperature must be positive and at most ede_max_temperature"
         }
-        if let e = teacherEpochs, e < 1 { return "method_options.teacher_epochs must be at least 1" }
-        if let e = firstStepEpochs, e < 0 { return "method_options.first_step_epochs must not be negative" }
-        if let e = pretrainEpochs, e < 0 { return "method_options.pretrain_epochs must not be negative" }
+        if let problem = outside("teacher_epochs", teacherEpochs) ?? outside("first_step_epochs", firstStepEpochs)
+            ?? outside("pretrain_epochs", pretrainEpochs) { return problem }
         if let g = gradient {
             if name == .xnor && g == .magnitudeAware { return "method_options.gradient for xnor is full or straight_through" }
             if name == .bireal && g == .full { return "method_options.gradient for bireal is magnitude_aware or straight_through" }

@@ -35,104 +35,26 @@ public enum SpecParser {
         guard let root else { return spec }
         let r = Reader(source: source)
         let top = try r.mapping(root, "spec")
-        try r.checkKeys(top, allowed: ["model", "method", "method_options", "seed", "threads", "data", "train", "ensemble"], section: "spec")
-        // The method decides which options are valid, so it is read first.
+        try r.checkKeys(top, allowed: TrainingSpec.topLevelKeys, section: "spec")
+        // The method decides which options are valid, and choosing it resets them: read first.
         for (key, value) in top where key.scalar == "method" {
-            spec.method = MethodSpec(try r.choice(value, "method", MethodSpec.Name.self))
+            try r.set(MethodSpec.nameField.lifted(\TrainingSpec.method), value, in: &spec)
         }
         for (key, value) in top {
-            switch key.scalar {
-            case "model": spec.model = try r.string(value, "model")
-            case "method": break
-            case "method_options":
-                let m = try r.mapping(value, "method_options")
-                let name = spec.method.name
-                let allowed = MethodSpec.optionKeys(for: name)
-                try r.checkKeys(m, allowed: allowed, section: "method_options (method \(name.rawValue))")
-                for (k, v) in m {
-                    let f = "method_options.\(k.scalar ?? "")"
-                    switch k.scalar {
-                    case "gradient": spec.method.gradient = try r.choice(v, f, MethodSpec.WeightGradient.self)
-                    case "activation_scaling": spec.method.activationScaling = try r.bool(v, f)
-                    case "teacher": spec.method.teacher = try r.string(v, f)
-                    case "teacher_epochs": spec.method.teacherEpochs = try r.int(v, f, min: 1)
-                    case "two_step": spec.method.twoStep = try r.bool(v, f)
-                    case "first_step_epochs": spec.method.firstStepEpochs = try r.int(v, f, min: 0)
-                    case "restart_schedule": spec.method.restartSchedule = try r.bool(v, f)
-                    case "repeat_first_step": spec.method.repeatFirstStep = try r.bool(v, f)
-                    case "pretrain_epochs": spec.method.pretrainEpochs = try r.int(v, f, min: 0)
-                    case "mean_center": spec.method.meanCenter = try r.bool(v, f)
-                    case "block_order": spec.method.blockOrder = try r.choice(v, f, MethodSpec.BlockOrder.self)
-                    case "real_first_last": spec.method.realFirstLast = try r.bool(v, f)
-                    case "init_from": spec.method.initFrom = try r.string(v, f)
-                    case "resnet_shortcut": spec.method.resnetShortcut = try r.choice(v, f, MethodSpec.ShortcutPlacement.self)
-                    case "resnet_downsample": spec.method.resnetDownsample = try r.choice(v, f, MethodSpec.Downsampling.self)
-                    case "activation_shift": spec.method.activationShift = try r.choice(v, f, MethodSpec.ShiftKind.self)
-                    case "se_reduction": spec.method.seReduction = try r.int(v, f, min: 1)
-                    case "surrogate": spec.method.surrogate = try r.choice(v, f, MethodSpec.SurrogateKind.self)
-                    case "weight_surrogate": spec.method.weightSurrogate = try r.choice(v, f, MethodSpec.SurrogateKind.self)
-                    case "ede_min_temperature": spec.method.edeMinimumTemperature = try r.float(v, f)
-                    case "ede_max_temperature": spec.method.edeMaximumTemperature = try r.float(v, f)
-                    case "block_activation": spec.method.blockActivation = try r.choice(v, f, MethodSpec.BlockActivation.self)
-                    default: break
-                    }
-                }
-            case "seed": spec.seed = UInt64(try r.int(value, "seed", min: 0))
-            case "threads": spec.threads = try r.int(value, "threads", min: 1)
-            case "data":
-                let m = try r.mapping(value, "data")
-                try r.checkKeys(m, allowed: ["directory", "validation", "crop_padding", "flip", "limit", "test_limit"], section: "data")
-                for (k, v) in m {
-                    switch k.scalar {
-                    case "directory": spec.data.directory = try r.string(v, "data.directory")
-                    case "validation": spec.data.validation = try r.int(v, "data.validation", min: 0)
-                    case "crop_padding": spec.data.cropPadding = try r.int(v, "data.crop_padding", min: 0)
-                    case "flip": spec.data.flip = try r.bool(v, "data.flip")
-                    case "limit": spec.data.limit = try r.int(v, "data.limit", min: 0)
-                    case "test_limit": spec.data.testLimit = try r.int(v, "data.test_limit", min: 0)
-                    default: break
-                    }
-                }
-            case "train":
-                let m = try r.mapping(value, "train")
-                try r.checkKeys(m, allowed: ["epochs", "batch_size", "optimizer", "learning_rate", "momentum", "nesterov",
-                                             "weight_decay", "schedule", "step_epochs", "step_factor",
-                                             "minimum_learning_rate", "label_smoothing"], section: "train")
-                for (k, v) in m {
-                    let f = "train.\(k.scalar ?? "")"
-                    switch k.scalar {
-                    case "epochs": spec.train.epochs = try r.int(v, f, min: 1)
-                    case "batch_size": spec.train.batchSize = try r.int(v, f, min: 1)
-                    case "optimizer": spec.train.optimizer = try r.choice(v, f, TrainingSpec.OptimizerKind.self)
-                    case "learning_rate": spec.train.learningRate = try r.float(v, f)
-                    case "momentum": spec.train.momentum = try r.float(v, f)
-                    case "nesterov": spec.train.nesterov = try r.bool(v, f)
-                    case "weight_decay": spec.train.weightDecay = try r.float(v, f)
-                    case "schedule": spec.train.schedule = try r.choice(v, f, TrainingSpec.ScheduleKind.self)
-                    case "step_epochs": spec.train.stepEpochs = try r.int(v, f, min: 1)
-                    case "step_factor": spec.train.stepFactor = try r.float(v, f)
-                    case "minimum_learning_rate": spec.train.minimumLearningRate = try r.float(v, f)
-                    case "label_smoothing": spec.train.labelSmoothing = try r.float(v, f)
-                    default: break
-                    }
-                }
-            case "ensemble":
-                let m = try r.mapping(value, "ensemble")
-                try r.checkKeys(m, allowed: ["strategy", "members", "aggregation", "boosting_rule", "sampling", "start"], section: "ensemble")
-                for (k, v) in m {
-                    let f = "ensemble.\(k.scalar ?? "")"
-                    switch k.scalar {
-                    case "strategy": spec.ensemble.strategy = try r.choice(v, f, TrainingSpec.Strategy.self)
-                    case "members": spec.ensemble.members = try r.int(v, f, min: 1)
-                    case "aggregation": spec.ensemble.aggregation = try r.choice(v, f, TrainingSpec.Aggregation.self)
-                    case "boosting_rule": spec.ensemble.boostingRule = try r.choice(v, f, TrainingSpec.BoostingRule.self)
-                    case "sampling": spec.ensemble.sampling = try r.choice(v, f, TrainingSpec.Sampling.self)
-                    case "start": spec.ensemble.start = try r.choice(v, f, TrainingSpec.Start.self)
-                    default: break
-                    }
-                }
-            default: break
+            let name = key.scalar ?? ""
+            if name == "method" { continue }
+            if let field = TrainingSpec.fieldsByKey[name] {
+                try r.set(field, value, in: &spec)
+                continue
             }
+            let m = try r.mapping(value, name)
+            if name == "method_options" {
+                let method = spec.method.name
+                try r.checkKeys(m, allowed: MethodSpec.optionKeys(for: method), section: "method_options (method \(method.rawValue))")
+            } else {
+                try r.checkKeys(m, allowed: TrainingSpec.keys(in: name), section: name)
+            }
+            for (k, v) in m { try r.set(TrainingSpec.fieldsByKey["\(name).\(k.scalar ?? "")"]!, v, in: &spec) }
         }
         do {
             try spec.validate()
@@ -203,14 +125,43 @@ public enum SpecParser {
             }
         }
 
-        func choice<T: RawRepresentable & CaseIterable>(_ node: SpecNode, _ field: String, _: T.Type) throws -> T where T.RawValue == String {
+        func choice(_ node: SpecNode, _ field: String, valid: [String]) throws -> String {
             let s = try scalar(node, field)
-            guard let v = T(rawValue: s) else {
-                let valid = T.allCases.map(\.rawValue)
+            guard valid.contains(s) else {
                 let hint = nearest(s, in: valid).map { " (did you mean '\($0)'?)" } ?? ""
                 throw SpecError(location: at(node), message: "\(field): unknown value '\(s)'\(hint); valid: \(valid.joined(separator: ", "))")
             }
-            return v
+            return s
+        }
+
+        /// The node's value as `field` types it, checked against the field's range, with
+        /// errors that point at the node.
+        func value<Root>(_ field: SpecField<Root>, _ node: SpecNode) throws -> SpecValue {
+            let f = field.key
+            func inRange(_ problem: String?) throws {
+                if let problem { throw SpecError(location: at(node), message: "\(f) \(problem)") }
+            }
+            switch field.kind {
+            case let .whole(range):
+                // Below the range, the words spec files have long been told ("at least 1").
+                let v = try int(node, f, min: range.lowestWhole ?? .min)
+                try inRange(range.problem(v))
+                return .whole(v)
+            case let .real(range):
+                let v = try float(node, f)
+                try inRange(range.problem(v))
+                return .real(v)
+            case .unsigned:
+                if let v = UInt64(try scalar(node, f).replacingOccurrences(of: "_", with: "")) { return .unsigned(v) }
+                return .unsigned(UInt64(try int(node, f, min: 0)))
+            case .flag: return .flag(try bool(node, f))
+            case .text: return .text(try string(node, f))
+            case let .choice(valid): return .text(try choice(node, f, valid: valid))
+            }
+        }
+
+        func set<Root>(_ field: SpecField<Root>, _ node: SpecNode, in root: inout Root) throws {
+            field.write(try value(field, node), to: &root)
         }
     }
 

@@ -1,33 +1,12 @@
 extension TrainingSpec {
-    /// The spec's leaf values by the key a spec file gives them (`method_options.two_step`),
-    /// found by reflection so that every field counts without a list to keep up to date;
-    /// unset optionals are left out, choices are written as a spec file writes them.
+    /// The spec's values by the key a spec file gives them (`method_options.two_step`), from
+    /// `schema`; unset optionals are left out, choices are written as a spec file writes them.
     public var fieldsBySpecKey: [String: String] {
-        var fields: [String: String] = [:]
-        Self.walk(self, []) { key, value in fields[key] = value }
-        return fields
+        Dictionary(uniqueKeysWithValues: Self.schema.compactMap { field in field.value(in: self).map { (field.key, $0.text) } })
     }
 
     /// Every key a spec has, set or not, in the order a spec file lists them.
-    public static let specKeys: [String] = {
-        var keys: [String] = []
-        walk(TrainingSpec(), []) { key, _ in keys.append(key) }
-        return keys.sorted(by: specKeyOrder)
-    }()
-
-    /// Calls `visit` with each leaf's spec key and value (nil for an unset optional).
-    private static func walk(_ value: Any, _ path: [String], _ visit: (String, String?) -> Void) {
-        let mirror = Mirror(reflecting: value)
-        switch mirror.displayStyle {
-        case .optional:
-            if let wrapped = mirror.children.first { walk(wrapped.value, path, visit) } else { visit(specKey(path), nil) }
-        case .struct:
-            for child in mirror.children { walk(child.value, path + [child.label ?? "?"], visit) }
-        default:
-            if let choice = value as? any RawRepresentable { visit(specKey(path), "\(choice.rawValue)") }
-            else { visit(specKey(path), "\(value)") }
-        }
-    }
+    public static let specKeys: [String] = schema.map(\.key).sorted(by: specKeyOrder)
 
     /// Where `other` differs from this spec, as "key is other's value, <thisName> this value",
     /// in spec-file keys and the order a spec file lists them; "unset" for an unset option.
@@ -44,11 +23,33 @@ extension TrainingSpec {
 
     /// The model and method first, then the sections in the order a spec file lists them.
     static func specKeyOrder(_ a: String, _ b: String) -> Bool {
-        let sections = ["model", "method", "method_options", "seed", "threads", "data", "train", "ensemble"]
+        let sections = topLevelKeys
         func rank(_ key: String) -> Int {
             sections.firstIndex(of: String(key.prefix { $0 != "." })) ?? sections.count
         }
         return (rank(a), a) < (rank(b), b)
+    }
+
+    /// Every stored property's key and value, found by reflection: the check (in the tests)
+    /// that `schema` declares every field the struct has.
+    static func reflectedFields(of spec: TrainingSpec) -> [(key: String, value: String?)] {
+        var fields: [(key: String, value: String?)] = []
+        walk(spec, []) { fields.append(($0, $1)) }
+        return fields
+    }
+
+    /// Calls `visit` with each leaf's spec key and value (nil for an unset optional).
+    private static func walk(_ value: Any, _ path: [String], _ visit: (String, String?) -> Void) {
+        let mirror = Mirror(reflecting: value)
+        switch mirror.displayStyle {
+        case .optional:
+            if let wrapped = mirror.children.first { walk(wrapped.value, path, visit) } else { visit(specKey(path), nil) }
+        case .struct:
+            for child in mirror.children { walk(child.value, path + [child.label ?? "?"], visit) }
+        default:
+            if let choice = value as? any RawRepresentable { visit(specKey(path), "\(choice.rawValue)") }
+            else { visit(specKey(path), "\(value)") }
+        }
     }
 
     /// `["method", "name"]` is the spec file's `method`, `["method", "twoStep"]` its

@@ -92,28 +92,34 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
     public enum OptimizerKind: String, Codable, Sendable, CaseIterable { case adam, sgd }
     public enum ScheduleKind: String, Codable, Sendable, CaseIterable { case constant, step, cosine }
 
-    /// Checks values that parse but make no sense, naming the field.
+    /// Checks values that parse but make no sense, naming the field. Every number is checked
+    /// against its range in `schema` here, whatever the spec came from (a file, flags, a
+    /// client's JSON).
     public func validate() throws {
         func bad(_ field: String, _ why: String) -> SpecError { SpecError(location: nil, message: "\(field) \(why)") }
         guard ModelZoo.names.contains(model) else {
             throw SpecError(location: nil, message: "unknown model '\(model)'; valid models: \(ModelZoo.names.joined(separator: ", "))")
         }
-        if let t = threads, t < 1 { throw bad("threads", "must be at least 1, got \(t)") }
         if ModelZoo.isFloat(model) && method.name != .bnn {
             throw bad("method", "'\(method.name.rawValue)' needs a binary model; '\(model)' is a float twin")
         }
         if let problem = try method.validate() { throw SpecError(location: nil, message: problem) }
-        if train.epochs < 1 { throw bad("train.epochs", "must be at least 1, got \(train.epochs)") }
-        if train.batchSize < 1 { throw bad("train.batch_size", "must be positive, got \(train.batchSize)") }
-        if !(train.learningRate > 0) { throw bad("train.learning_rate", "must be positive, got \(train.learningRate)") }
-        if train.momentum < 0 || train.momentum >= 1 { throw bad("train.momentum", "must be in [0, 1), got \(train.momentum)") }
-        if train.weightDecay < 0 { throw bad("train.weight_decay", "must not be negative") }
-        if train.labelSmoothing < 0 || train.labelSmoothing >= 1 { throw bad("train.label_smoothing", "must be in [0, 1)") }
-        if train.stepEpochs < 1 { throw bad("train.step_epochs", "must be at least 1") }
-        if data.validation < 0 { throw bad("data.validation", "must not be negative") }
-        if data.cropPadding < 0 { throw bad("data.crop_padding", "must not be negative") }
-        if data.limit < 0 || data.testLimit < 0 { throw bad("data.limit", "must not be negative") }
-        if ensemble.members < 1 { throw bad("ensemble.members", "must be at least 1, got \(ensemble.members)") }
+        // The schema's ranges, outside method_options (whose options `method.validate()`
+        // checked with the method's own rules first).
+        for field in Self.schema where !field.key.hasPrefix("method") {
+            guard let range = field.range, let value = field.value(in: self) else { continue }
+            let problem: String?
+            switch value {
+            case let .whole(v): problem = range.problem(v)
+            case let .real(v): problem = range.problem(v)
+            case .unsigned, .flag, .text: problem = nil
+            }
+            if let problem { throw bad(field.key, problem) }
+        }
+        // The cosine schedule falls to the floor: a floor above the start would make it rise.
+        if train.minimumLearningRate > train.learningRate {
+            throw bad("train.minimum_learning_rate", "must be at most train.learning_rate (\(train.learningRate)), got \(train.minimumLearningRate)")
+        }
         if ensemble.strategy == .single && ensemble.members != 1 {
             throw bad("ensemble.members", "is \(ensemble.members) but the strategy is 'single'; choose bagging or boosting")
         }

@@ -8,7 +8,7 @@ struct Benn: ParsableCommand {
         commandName: "benn",
         abstract: "Train, evaluate and serve ensembles of binary neural networks.",
         version: BennVersion.current,
-        subcommands: [Train.self, Eval.self, Predict.self, Inspect.self, Serve.self, CoordinatorCommand.self, WorkerCommand.self, Submit.self, Status.self, Keygen.self, Bench.self, Compare.self, Info.self]
+        subcommands: [Train.self, Check.self, Eval.self, Predict.self, Inspect.self, Serve.self, CoordinatorCommand.self, WorkerCommand.self, Submit.self, Status.self, Keygen.self, Bench.self, Compare.self, Info.self]
     )
 
     static func main() {

@@ -1,0 +1,50 @@
+import ArgumentParser
+import BennNN
+import BennTrain
+
+/// A spec file and the flags that override it: what `benn train` and `benn check` read a
+/// spec from, so that `check` accepts exactly the specs `train` would run.
+struct SpecOptions: ParsableArguments {
+    @Argument(help: "A spec file, TOML if it ends in .toml and YAML otherwise (optional; flags alone are enough).")
+    var spec: String?
+
+    @Option(help: "Model: \(ModelZoo.names.joined(separator: ", ")).") var model: String?
+    @Option(help: "BNN method: \(MethodSpec.Name.allCases.map(\.rawValue).joined(separator: ", ")) (options only in a spec's method_options).")
+    var method: String?
+    @Option(help: "Epochs to train.") var epochs: Int?
+    @Option(name: .customLong("batch-size"), help: "Samples per batch.") var batchSize: Int?
+    @Option(name: .customLong("learning-rate"), help: "Base learning rate.") var learningRate: Float?
+    @Option(help: "Random seed.") var seed: UInt64?
+    @Option(help: "Directory with the IDX files (Fashion-MNIST or MNIST layout).") var data: String?
+    @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @Option(help: "Use only the first N training samples.") var limit: Int?
+    @Option(name: .customLong("test-limit"), help: "Use only the first N test samples.") var testLimit: Int?
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set any spec key, after the file and the flags above (repeatable; `benn check --schema` lists the keys).", valueName: "key=value"))
+    var assignments: [String] = []
+
+    /// The spec file (or the defaults) with the flags, then `--set`, applied; validated.
+    func makeSpec() throws -> TrainingSpec {
+        var s = try spec.map { try SpecParser.load(path: $0) } ?? TrainingSpec()
+        if let model { s.model = model }
+        if let method {
+            guard let name = MethodSpec.Name(rawValue: method) else {
+                throw SpecError(location: "options", message: "--method: unknown value '\(method)'; valid: \(MethodSpec.Name.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if name != s.method.name { s.method = MethodSpec(name) }
+        }
+        if let epochs { s.train.epochs = epochs }
+        if let batchSize { s.train.batchSize = batchSize }
+        if let learningRate { s.train.learningRate = learningRate }
+        if let seed { s.seed = seed }
+        if let data { s.data.directory = data }
+        if let threads { s.threads = threads }
+        if let limit { s.data.limit = limit }
+        if let testLimit { s.data.testLimit = testLimit }
+        s = try SpecParser.apply(assignments, to: s)
+        do { try s.validate() } catch var e as SpecError {
+            e.location = e.location ?? "options"
+            throw e
+        }
+        return s
+    }
+}
