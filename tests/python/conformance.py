@@ -89,6 +89,16 @@ class Peer:
             check(containing in fields["reason"], f"ERROR reason {fields['reason']!r} lacks {containing!r}")
         return fields
 
+    def expect_all(self, types, timeout=TIMEOUT):
+        """Messages of these types, in any order (a JOB may come before the ACK)."""
+        got = {}
+        for _ in types:
+            m = self.receive(timeout)
+            check(m is not None, f"{self.name}: no reply within {timeout} s, still expected {set(types) - set(got)}")
+            check(m[0] in types and m[0] not in got, f"{self.name}: expected {types}, got {m[0]} {m[1]}")
+            got[m[0]] = (m[1], m[2])
+        return got
+
     def expect_nothing(self, seconds=0.6):
         m = self.receive(seconds)
         if m is not None:
@@ -227,9 +237,9 @@ HISTORY = [{"epoch": 1, "loss": 2.3, "trainAccuracy": 0.1, "samplesPerSecond": 1
             "learningRate": 0.01}]
 
 
-def result(job, tensors, history=HISTORY):
+def result(job, tensors, history=HISTORY, misses=None):
     return {"job_id": job["job_id"], "spec_id": job["spec_id"], "member": job["job"]["member"],
-            "history": history, "seconds": 0.01}, [tensors]
+            "history": history, "seconds": 0.01}, [tensors] + ([misses] if misses is not None else [])
 
 
 # MARK: the run
@@ -443,6 +453,51 @@ def main(endpoint, datadir):
     step("a RESULT after the spec finished: forbidden (its attempts are forgotten)")
     a2.send("RESULT", *result(job_a4, tensors))
     a2.expect_error("forbidden")
+
+    step("boosting: JOB weights, RESULT misses (one byte per training-view sample)")
+    boosting = spec(datadir, **{"data.validation": 20, "ensemble.strategy": "boosting"})
+    client.send("SUBMIT", {"spec": boosting})
+    boosting_id = client.expect("ACCEPTED")[0]["id"]
+    check(boosting_id != spec_id and re.fullmatch(r"s\d+-[0-9a-f]{8}", boosting_id), f"spec id {boosting_id}")
+    training_count = 120 - 20   # the training file's samples minus the validation hold-out
+
+    def expect_boosting_job(fields, member):
+        job = fields["job"]
+        check(fields["spec_id"] == boosting_id and job["member"] == member and job["needsTrainingMisses"] is True, f"JOB {fields}")
+        check(job["spec"] == boosting, "JOB spec differs from the submitted one")
+        sampling = job["sampling"]["resample"]
+        check(isinstance(sampling["seed"], int) and len(sampling["weights"]) == training_count, "one weight per training sample")
+        return fields, sampling["weights"]
+
+    # b has been waiting since the READY sent with its last RESULT: it gets the job.
+    job0, weights = expect_boosting_job(b.expect("JOB")[0], 0)
+    check(all(abs(w - 1 / training_count) < 1e-12 for w in weights), "first boosting weights are uniform")
+    b.send("RESULT", *result(job0, tensors))
+    b.send("READY")
+    got = b.expect_all(("ACK", "JOB"))
+    check(got["ACK"][0] == {"job_id": job0["job_id"], "duplicate": False}, f"ACK of a RESULT without misses {got['ACK']}")
+    job0b, _ = expect_boosting_job(got["JOB"][0], 0)   # not kept: member 0 again, uncounted
+    check(job0b["job_id"] != job0["job_id"], "a new job id")
+    misses = bytes(1 if i % 3 == 0 else 0 for i in range(training_count))
+    b.send("RESULT", *result(job0b, tensors, misses=misses))
+    b.send("READY")
+    got = b.expect_all(("ACK", "JOB"))
+    check(got["ACK"][0] == {"job_id": job0b["job_id"], "duplicate": False}, f"ACK {got['ACK']}")
+    job1, weights = expect_boosting_job(got["JOB"][0], 1)
+    check(all((weights[i] > weights[i + 1]) == (i % 3 == 0) for i in range(training_count - 1) if i % 3 != 2),
+          "missed samples weigh more in the next round")
+    b.send("RESULT", *result(job1, tensors, misses=bytes(training_count)[:-1] + b"\x01"))
+    b.send("READY")
+    check(b.expect("ACK")[0] == {"job_id": job1["job_id"], "duplicate": False}, "ACK of member 1")
+    deadline = time.monotonic() + 60
+    while True:
+        client.send("STATUS")
+        status, _ = client.expect("STATUS_REPLY")
+        mine = [s for s in status["specs"] if s["id"] == boosting_id][0]
+        if mine["state"] in ("finished", "failed") or time.monotonic() > deadline:
+            break
+        client.expect_nothing(0.2)
+    check(mine["state"] == "finished" and mine["members_done"] == 2 and mine["strategy"] == "boosting", f"boosting spec {mine}")
 
     step("BYE: the workers leave")
     for w in (a, a2, b):
