@@ -10,18 +10,23 @@ public struct Verification: @unchecked Sendable {
     var peer: [UInt8]
     var result: Wire.JobResult
     var expectedShapes: [String: [Int]]
+    /// Boosting: one miss byte per training sample, exactly.
+    var expectedMisses: Int?
 
     /// Checks a result without copying its data: header, byte ranges, checksum, and exactly
     /// the model's tensors by name, dtype and shape; decodes its history and misses.
     func run() -> CoordinatorCompletion {
         let r = result
         do {
-            let file = try SafeTensors.decode(r.tensors, path: "result of \(r.jobID)", materialize: false)
+            let file = try SafeTensors.decode(r.tensors, path: "result of \(r.jobID)", materialize: false, requireChecksum: true)
             guard Set(file.entries.keys) == Set(expectedShapes.keys) else {
                 throw Message.Invalid(description: "RESULT tensors do not match the model (\(file.entries.count) given, \(expectedShapes.count) expected)")
             }
             for (name, e) in file.entries where e.dtype != .f32 || expectedShapes[name] != e.shape {
                 throw Message.Invalid(description: "RESULT tensor \(name) is \(e.dtype.rawValue) \(e.shape), the model needs F32 \(expectedShapes[name]!)")
+            }
+            if let n = expectedMisses, r.misses?.count != n {
+                throw Message.Invalid(description: "RESULT of a boosting member needs \(n) training-sample misses, got \(r.misses.map { "\($0.count)" } ?? "none")")
             }
             let history = try r.decodedHistory()
             return .verified(Verified(peer: peer, jobID: r.jobID, spec: r.specID, member: r.member, history: history,
@@ -166,7 +171,7 @@ extension CoordinatorState {
         guard let run = specIndex[spec] else { return }
         doneVerifying(run, member)
         out.append(.log("refused RESULT of job \(jobID) from \(peerName(peer)): \(reason)"))
-        out.append(.send(peer, Wire.Refusal(.invalid, reason).envelope))
+        out.append(.send(peer, Wire.Refusal(.invalid, reason, jobID: jobID).envelope))
         if !run.isDone && !run.state.finished.contains(member) {
             out.append(.log("job \(jobID) back in the queue: its result failed verification"))
             countFailure(run, member: member, reason: reason, worker: workers[peer]?.name, &out)

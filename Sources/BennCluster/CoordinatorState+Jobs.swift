@@ -218,7 +218,17 @@ extension CoordinatorState {
     /// counts as running. The RESULT of the job a worker holds also asks for its next job,
     /// which leaves at once.
     mutating func result(_ peer: [UInt8], _ m: Wire.JobResult, now: Double, _ out: inout [CoordinatorAction]) throws {
-        if case let .failure(refusal) = attempt(m.jobID, spec: m.specID, member: m.member, from: peer, .result) { throw refusal }
+        if workers[peer] != nil, let run = specIndex[m.specID], run.isDone {
+            // A late copy, or one sent again after a reconnect, for a spec that has ended:
+            // nothing is applied, and the worker may forget it.
+            out.append(.log("dropped a result for \(m.specID) member \(m.member) (job \(Sanitized.text(m.jobID, limit: 80))): the spec has ended"))
+            out.append(.send(peer, Wire.Ack(jobID: m.jobID, duplicate: true).envelope))
+            return
+        }
+        if case var .failure(refusal) = attempt(m.jobID, spec: m.specID, member: m.member, from: peer, .result) {
+            refusal.jobID = m.jobID
+            throw refusal
+        }
         guard let run = specIndex[m.specID], let w = workers[peer] else { return }
         let key = JobKey(spec: m.specID, member: m.member)
         w.resultArrivedAt = now
@@ -246,7 +256,8 @@ extension CoordinatorState {
             return
         }
         run.verifying[m.member, default: 0] += 1
-        out.append(.verify(Verification(peer: peer, result: m, expectedShapes: run.expectedShapes)))
+        out.append(.verify(Verification(peer: peer, result: m, expectedShapes: run.expectedShapes,
+                                        expectedMisses: run.spec.ensemble.strategy == .boosting ? run.state.trainingCount : nil)))
     }
 
     mutating func failed(_ peer: [UInt8], _ m: Wire.JobFailed, now: Double, _ out: inout [CoordinatorAction]) throws {

@@ -106,7 +106,12 @@ public struct CoordinatorState {
             case .failed: try failed(peer, Wire.JobFailed(message), now: now, &out)
             case .bye: bye(peer, try Wire.Bye(message), now: now, &out)
             case .fetchData: try fetchData(peer, Wire.FetchData(message), &out)
-            case .submit: submit(peer, try Wire.SubmitSpec(message), &out)
+            case .submit:
+                let request: Wire.SubmitSpec
+                do { request = try Wire.SubmitSpec(message) } catch {
+                    throw Wire.Refusal(.badSpec, "spec refused: \(error)")
+                }
+                submit(peer, request, &out)
             case .status: _ = try Wire.StatusRequest(message); out.append(.sendStatus(peer))
             case .fetchArtifact: try fetchArtifact(peer, Wire.FetchArtifact(message), &out)
             case .welcome, .job, .ack, .data, .accepted, .statusReply, .artifact, .error:
@@ -140,7 +145,7 @@ public struct CoordinatorState {
     func peerName(_ peer: [UInt8]) -> String { workers[peer]?.name ?? Self.hex(peer) }
 
     static func hex(_ bytes: [UInt8], bytes count: Int = 8) -> String {
-        bytes.prefix(count).map { String($0, radix: 16) }.joined()
+        bytes.prefix(count).map { String(format: "%02x", $0) }.joined()
     }
 
     mutating func hello(_ peer: [UInt8], _ m: Wire.Hello, userID: String?, now: Double, _ out: inout [CoordinatorAction]) throws {

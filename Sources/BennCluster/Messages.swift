@@ -36,7 +36,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     /// A submitted spec was refused (bad values, data that cannot be loaded).
     case badSpec = "bad_spec"
     /// The peer may not send this: a worker message from a client key or the other way
-    /// round, or a RESULT/FAILED for a job attempt dispatched to another worker.
+    /// round, or a RESULT for a job attempt dispatched to another worker (a FAILED for a job
+    /// the peer does not hold is ignored without a reply).
     case forbidden
 }
 
@@ -376,16 +377,22 @@ extension Wire {
         public var code: ErrorCode
         /// The dataset file a refused FETCH_DATA asked for.
         public var sha256: String?
-        public init(_ code: ErrorCode, _ reason: String, sha256: String? = nil) { (self.code, self.reason, self.sha256) = (code, reason, sha256) }
+        /// The job whose RESULT was refused: the worker forgets that result.
+        public var jobID: String?
+        public init(_ code: ErrorCode, _ reason: String, sha256: String? = nil, jobID: String? = nil) {
+            (self.code, self.reason, self.sha256, self.jobID) = (code, reason, sha256, jobID)
+        }
         public init(_ m: Message) throws {
             try m.check(Self.type)
             reason = m.optionalString("reason") ?? "refused"
             code = m.optionalString("code").flatMap(ErrorCode.init(rawValue:)) ?? .invalid
             sha256 = m.optionalString("sha256")
+            jobID = m.optionalString("job_id")
         }
         public var envelope: Message {
             var h: [String: JSONValue] = ["reason": .string(reason), "code": .string(code.rawValue)]
             if let sha256 { h["sha256"] = .string(sha256) }
+            if let jobID { h["job_id"] = .string(jobID) }
             return Message(Self.type, h)
         }
         public var description: String { reason }

@@ -206,6 +206,11 @@ public final class Worker {
                 let refusal = try Wire.Refusal(m)
                 if refusal.code == .helloRequired {
                     sendHello()
+                } else if let job = refusal.jobID, job == unacknowledged?.jobID {
+                    // The coordinator will not take this result: sending it again after a
+                    // reconnect would only count against the job once more.
+                    unacknowledged = nil
+                    log("coordinator refused the result of job \(Sanitized.text(job, limit: 200)): \(Sanitized.text(refusal.reason, limit: 500))")
                 } else if phase == .fetching, let p = pending, fetchIndex < p.dataset.files.count,
                           refusal.sha256 == p.dataset.files[fetchIndex].sha256 {
                     failFetch("the coordinator cannot serve the dataset: \(Sanitized.text(refusal.reason, limit: 500))")

@@ -140,8 +140,10 @@ public struct SafeTensors: Sendable {
 
     /// Parses and checks a file (header, byte ranges, checksum). With `materialize` false
     /// the entries keep their dtype and shape but no bytes: enough to validate a file
-    /// without copying its data.
-    public static func decode(_ bytes: [UInt8], path: String = "<memory>", materialize: Bool = true) throws -> SafeTensors {
+    /// without copying its data. With `requireChecksum` a file without `benn.checksum` is
+    /// refused (files from peers, whose corruption must not go unnoticed).
+    public static func decode(_ bytes: [UInt8], path: String = "<memory>", materialize: Bool = true,
+                              requireChecksum: Bool = false) throws -> SafeTensors {
         func fail(_ p: String) -> FormatError { FormatError(path: path, problem: p) }
         guard bytes.count >= 8 else { throw fail("too short to be a safetensors file (\(bytes.count) bytes)") }
         var n: UInt64 = 0
@@ -174,11 +176,21 @@ public struct SafeTensors: Sendable {
             guard shape.allSatisfy({ $0 >= 0 }), begin >= 0, end >= begin, end <= dataCount else {
                 throw fail("tensor '\(name)' byte range \(begin)..<\(end) lies outside the \(dataCount)-byte data section (truncated file?)")
             }
-            guard end - begin == shape.reduce(1, *) * dtype.size else {
-                throw fail("tensor '\(name)' has \(end - begin) bytes but shape \(shape) of \(dtypeName) needs \(shape.reduce(1, *) * dtype.size)")
+            // A hostile shape must not overflow (a trap would stop the process).
+            var needed = dtype.size
+            for d in shape {
+                let (product, overflow) = needed.multipliedReportingOverflow(by: d)
+                guard !overflow else { throw fail("tensor '\(name)' has shape \(shape), too large for any file") }
+                needed = product
+            }
+            guard end - begin == needed else {
+                throw fail("tensor '\(name)' has \(end - begin) bytes but shape \(shape) of \(dtypeName) needs \(needed)")
             }
             result.entries[name] = Entry(dtype: dtype, shape: shape,
                                          bytes: materialize ? Array(bytes[(headerEnd + begin)..<(headerEnd + end)]) : [])
+        }
+        if requireChecksum && result.metadata[checksumKey] == nil {
+            throw fail("no \(checksumKey) in its metadata (a corrupted file could not be told apart)")
         }
         if let expected = result.metadata[checksumKey] {
             let actual = checksum(bytes[headerEnd...])

@@ -268,7 +268,7 @@ def main(endpoint, datadir):
     client.send("WELCOME", {"heartbeat_ms": 1, "liveness": 1})
     client.expect_error("invalid")
 
-    step("SUBMIT refusals: bad_spec for values, invalid for a spec that does not decode")
+    step("SUBMIT refusals: bad_spec for values and for a spec that does not decode")
     for bad in (spec(datadir, **{"train.epochs": 0}), spec(datadir, **{"ensemble.strategy": "single"}),
                 spec(datadir, **{"train.momentum": 1.0}), spec(datadir, **{"model": "nosuchmodel"}),
                 spec(datadir, **{"data.directory": datadir + "/missing"})):
@@ -279,9 +279,9 @@ def main(endpoint, datadir):
     for bad in (spec(datadir, **{"train.batchSize": None}), spec(datadir, **{"seed": None}),
                 spec(datadir, **{"ensemble.aggregation": "softLogits"}), spec(datadir, **{"train.epochs": "1"})):
         client.send("SUBMIT", {"spec": bad})
-        client.expect_error("invalid", "spec")
+        client.expect_error("bad_spec", "spec")
     client.send("SUBMIT", {})
-    client.expect_error("invalid")
+    client.expect_error("bad_spec")
 
     step("worker messages from a peer without HELLO")
     stranger = Peer(endpoint, "stranger")
@@ -423,8 +423,12 @@ def main(endpoint, datadir):
     ack, _ = a2.expect("ACK")
     check(ack == {"job_id": job_a4["job_id"], "duplicate": True}, f"duplicate ACK {ack}")
 
-    step("worker b delivers member 1 (a RESULT without checksum metadata is accepted)")
+    step("a RESULT without checksum metadata is refused, naming its job; with one, worker b delivers member 1")
     b.send("RESULT", *result(job_b, safetensors(tinymlp_tensors(64), checksum=False)))
+    refusal = b.expect_error("invalid", "checksum")
+    check(refusal.get("job_id") == job_b["job_id"], f"the refusal names the job: {refusal}")
+    job_b = b.expect("JOB")[0]   # the attempt failed: dispatched again (b is idle)
+    b.send("RESULT", *result(job_b, safetensors(tinymlp_tensors(64))))
     b.send("READY")
     ack, _ = b.expect("ACK")
     check(ack == {"job_id": job_b["job_id"], "duplicate": False}, f"ACK {ack}")
@@ -450,9 +454,10 @@ def main(endpoint, datadir):
     client.send("FETCH_ARTIFACT", {"id": "s999-00000000"})
     client.expect_error("invalid")
 
-    step("a RESULT after the spec finished: forbidden (its attempts are forgotten)")
+    step("a RESULT after the spec finished: ACK duplicate (nothing is applied; the worker may forget it)")
     a2.send("RESULT", *result(job_a4, tensors))
-    a2.expect_error("forbidden")
+    ack, _ = a2.expect("ACK")
+    check(ack == {"job_id": job_a4["job_id"], "duplicate": True}, f"ACK {ack}")
 
     step("boosting: JOB weights, RESULT misses (one byte per training-view sample)")
     boosting = spec(datadir, **{"data.validation": 20, "ensemble.strategy": "boosting"})
@@ -473,10 +478,9 @@ def main(endpoint, datadir):
     job0, weights = expect_boosting_job(b.expect("JOB")[0], 0)
     check(all(abs(w - 1 / training_count) < 1e-12 for w in weights), "first boosting weights are uniform")
     b.send("RESULT", *result(job0, tensors))
-    b.send("READY")
-    got = b.expect_all(("ACK", "JOB"))
-    check(got["ACK"][0] == {"job_id": job0["job_id"], "duplicate": False}, f"ACK of a RESULT without misses {got['ACK']}")
-    job0b, _ = expect_boosting_job(got["JOB"][0], 0)   # not kept: member 0 again, uncounted
+    refusal = b.expect_error("invalid", "misses")
+    check(refusal.get("job_id") == job0["job_id"], f"the refusal names the job: {refusal}")
+    job0b, _ = expect_boosting_job(b.expect("JOB")[0], 0)   # a failed attempt: member 0 again
     check(job0b["job_id"] != job0["job_id"], "a new job id")
     misses = bytes(1 if i % 3 == 0 else 0 for i in range(training_count))
     b.send("RESULT", *result(job0b, tensors, misses=misses))
