@@ -137,7 +137,7 @@ class ClusterTestCase: XCTestCase {
         let socket = try ZMQSocket(context: context, type: .dealer)
         try socket.setLinger(milliseconds: 0)
         try socket.connect(endpoint)
-        _ = try socket.send(Message(.hello, ["name": .string(name), "host": .string("test")]).frames())
+        _ = try socket.send(Wire.Hello(name: name, host: "test", cores: 1, threads: 1, kernel: "none").frames())
         return (context, socket)
     }
 
@@ -311,7 +311,7 @@ final class ScriptedWorkerTests: ClusterTestCase {
             guard let frames = try socket.receive(timeoutMilliseconds: 100) else { continue }
             let m = try Message.decode(frames)
             if m.type == .heartbeat {
-                _ = try socket.send(Message(.heartbeat, ["role": .string("worker")]).frames())
+                _ = try socket.send(Wire.Heartbeat(role: "worker").frames())
                 continue
             }
             if m.type == type { return m }
@@ -327,11 +327,10 @@ final class ScriptedWorkerTests: ClusterTestCase {
         let spec = try writeSpec("single", members: 1, epochs: 1)
         _ = try run(["submit", spec, "--coordinator", endpoint])
         for attempt in 1...2 {
-            _ = try socket.send(Message(.ready).frames())
-            let job = try expect(.job, on: socket)
-            XCTAssertEqual(try job.decodeField("job", as: MemberJob.self).member, 0, "attempt \(attempt)")
-            _ = try socket.send(Message(.failed, ["job_id": .string(try job.string("job_id")), "spec_id": .string(try job.string("spec_id")),
-                                                  "member": .integer(0), "error": .string("disk full on flaky")]).frames())
+            _ = try socket.send(Wire.Ready().frames())
+            let job = try Wire.JobOffer(expect(.job, on: socket))
+            XCTAssertEqual(job.job.member, 0, "attempt \(attempt)")
+            _ = try socket.send(Wire.JobFailed(jobID: job.jobID, specID: job.specID, member: 0, error: "disk full on flaky").frames())
         }
         Thread.sleep(forTimeInterval: 0.5)
         let status = try run(["status", "--coordinator", endpoint])
@@ -348,16 +347,14 @@ final class ScriptedWorkerTests: ClusterTestCase {
         _ = try run(["submit", spec, "--coordinator", endpoint])
         // More refusals than max-attempts: none of them is the job's fault.
         for attempt in 1...3 {
-            _ = try socket.send(Message(.ready).frames())
-            let job = try expect(.job, on: socket)
-            _ = try socket.send(Message(.failed, ["job_id": .string(try job.string("job_id")), "spec_id": .string(try job.string("spec_id")),
-                                                  "member": .integer(0), "error": .string("busy with job s0/m1/1"), "busy": .bool(true)]).frames())
-            try waitFor("\(try job.string("job_id")) back in the queue: worker busy is busy", in: "coordinator.log")
+            _ = try socket.send(Wire.Ready().frames())
+            let job = try Wire.JobOffer(expect(.job, on: socket))
+            _ = try socket.send(Wire.JobFailed(jobID: job.jobID, specID: job.specID, member: 0, error: "busy with job s0/m1/1", busy: true).frames())
+            try waitFor("\(job.jobID) back in the queue: worker busy is busy", in: "coordinator.log")
             XCTAssertFalse(read("coordinator.log").contains("failed on busy"), "attempt \(attempt) was counted")
         }
         // A stale FAILED for a job this worker no longer holds changes nothing either.
-        _ = try socket.send(Message(.failed, ["job_id": .string("s1/m0/1"), "spec_id": .string("s1"), "member": .integer(0),
-                                              "error": .string("disk full")]).frames())
+        _ = try socket.send(Wire.JobFailed(jobID: "s1/m0/1", specID: "s1", member: 0, error: "disk full").frames())
         _ = try startWorker(endpoint, name: "free")
         let log = try waitFor("finished: artifact", in: "coordinator.log")
         XCTAssertTrue(log.contains("trained by free"), log)
@@ -371,18 +368,18 @@ final class ScriptedWorkerTests: ClusterTestCase {
         _ = try expect(.welcome, on: slow)
         let spec = try writeSpec("single", members: 1, epochs: 1)
         _ = try run(["submit", spec, "--coordinator", endpoint])
-        _ = try slow.send(Message(.ready).frames())
-        let first = try expect(.job, on: slow)
+        _ = try slow.send(Wire.Ready().frames())
+        let first = try Wire.JobOffer(expect(.job, on: slow))
         // The slow worker keeps heartbeating but never finishes; a real worker joins.
         _ = try startWorker(endpoint, name: "rescuer")
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline && !read("coordinator.log").contains("finished: artifact") {
             if let frames = try slow.receive(timeoutMilliseconds: 100), (try? Message.decode(frames))?.type == .heartbeat {
-                _ = try slow.send(Message(.heartbeat, ["role": .string("worker")]).frames())
+                _ = try slow.send(Wire.Heartbeat(role: "worker").frames())
             }
         }
         let log = read("coordinator.log")
-        XCTAssertTrue(log.contains("\(try first.string("job_id")) back in the queue: ran past the 1 s deadline"), log)
+        XCTAssertTrue(log.contains("\(first.jobID) back in the queue: ran past the 1 s deadline"), log)
         XCTAssertTrue(log.contains("finished: artifact"), log)
         XCTAssertTrue(log.contains("trained by rescuer"), log)
     }

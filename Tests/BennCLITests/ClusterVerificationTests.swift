@@ -16,7 +16,7 @@ final class ClusterVerificationTests: ClusterTestCase {
             guard let frames = try socket.receive(timeoutMilliseconds: 100) else { continue }
             let m = try Message.decode(frames)
             if m.type == .heartbeat {
-                _ = try socket.send(Message(.heartbeat, ["role": .string("worker")]).frames())
+                _ = try socket.send(Wire.Heartbeat(role: "worker").frames())
                 continue
             }
             if types.contains(m.type) { return m }
@@ -47,14 +47,12 @@ final class ClusterVerificationTests: ClusterTestCase {
             _ = try expect([.welcome], on: socket)
             let submitted = try run(["submit", spec, "--coordinator", endpoint])
             XCTAssertEqual(submitted.status, 0, submitted.output)
-            _ = try socket.send(Message(.ready).frames())
-            let job = try expect([.job], on: socket)
-            let jobID = try job.string("job_id"), specID = try job.string("spec_id")
-            let member = try job.decodeField("job", as: MemberJob.self).member
+            _ = try socket.send(Wire.Ready().frames())
+            let job = try Wire.JobOffer(expect([.job], on: socket))
+            let (jobID, specID, member) = (job.jobID, job.specID, job.job.member)
             // A corrupted result. Its RESULT also asks for the next job: no READY yet.
-            _ = try socket.send(Message(.result, ["job_id": .string(jobID), "spec_id": .string(specID), "member": .integer(member),
-                                                  "history": .array([]), "seconds": .number(0)],
-                                            payloads: [corruptedTensors()] + (strategy == "boosting" ? [[UInt8](repeating: 0, count: 200)] : [])).frames())
+            _ = try socket.send(Wire.JobResult(jobID: jobID, specID: specID, member: member, history: .array([]), seconds: 0, tensors: corruptedTensors(),
+                                               misses: strategy == "boosting" ? [UInt8](repeating: 0, count: 200) : nil).frames())
             // The worker gets its next job (bagging: another member, or the same one again if
             // the check already failed; boosting: nothing else is ready until the result is
             // refused, then member 0 again) and is told why its result was refused; the
@@ -67,15 +65,15 @@ final class ClusterVerificationTests: ClusterTestCase {
                 if m.type == .job { next = m }
                 if m.type == .error { refusal = m }
             }
-            XCTAssertTrue(refusal!.optionalString("reason")?.contains("checksum mismatch") == true, "\(refusal!.header)")
+            XCTAssertTrue(try Wire.Refusal(refusal!).reason.contains("checksum mismatch"), "\(refusal!.header)")
             if strategy == "boosting" {
-                XCTAssertEqual(try next!.decodeField("job", as: MemberJob.self).member, 0)
+                XCTAssertEqual(try Wire.JobOffer(next!).job.member, 0)
             }
             // The READY a worker sends with its RESULT is redundant: it must not take the new
             // job back. Then the job is handed back (BYE) and a real worker trains everything.
-            let nextID = try next!.string("job_id")
-            _ = try socket.send(Message(.ready).frames())
-            _ = try socket.send(Message(.bye, ["job_id": .string(nextID)]).frames())
+            let nextID = try Wire.JobOffer(next!).jobID
+            _ = try socket.send(Wire.Ready().frames())
+            _ = try socket.send(Wire.Bye(jobID: nextID).frames())
             let left = try waitFor("worker mangler-\(strategy) left", in: log)
             XCTAssertTrue(left.contains("job \(nextID) back in the queue: worker mangler-\(strategy) left"), left)
             XCTAssertFalse(left.contains("asked for new work"), left)

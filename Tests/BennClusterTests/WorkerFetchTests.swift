@@ -106,7 +106,7 @@ final class WorkerFetchTests: XCTestCase {
         let digest = SHA256.hexDigest(bytes)
         let file = DatasetManifest.File(name: "train-images-idx3-ubyte.gz", sha256: digest, size: bytes.count)
         func data(_ offset: Int) -> Message {
-            Message(.data, ["sha256": .string(file.sha256), "offset": .integer(offset)], payloads: [Array(bytes[offset..<min(bytes.count, offset + chunk)])])
+            Wire.DataChunk(sha256: file.sha256, offset: offset, bytes: Array(bytes[offset..<min(bytes.count, offset + chunk)])).envelope
         }
         let shared = Shared()
         let cache = try temporaryDirectory()
@@ -114,7 +114,7 @@ final class WorkerFetchTests: XCTestCase {
         defer { shared.stop(); while !thread.isFinished { Thread.sleep(forTimeInterval: 0.01) } }
 
         var (peer, _) = try coordinator.expect(.hello)
-        try coordinator.send(peer, Message(.welcome, ["heartbeat_ms": .integer(100), "liveness": .integer(10)]))
+        try coordinator.send(peer, Wire.Welcome(heartbeatMilliseconds: 100, liveness: 10).envelope)
         _ = try coordinator.expect(.ready)
         try coordinator.send(peer, coordinator.job(dataset: DatasetManifest(files: [file])))
 
@@ -128,7 +128,7 @@ final class WorkerFetchTests: XCTestCase {
         // The coordinator goes silent; the worker reconnects (new connection, new routing id)
         // and, once welcomed, asks again from the first byte it lacks.
         peer = try coordinator.expect(.hello).peer
-        try coordinator.send(peer, Message(.welcome, ["heartbeat_ms": .integer(100), "liveness": .integer(10)]))
+        try coordinator.send(peer, Wire.Welcome(heartbeatMilliseconds: 100, liveness: 10).envelope)
         XCTAssertEqual(try coordinator.fetchOffsets(4), [2 * chunk, 3 * chunk, 4 * chunk, 5 * chunk])
         for offset in stride(from: 2 * chunk, through: 5 * chunk, by: chunk) { try coordinator.send(peer, data(offset)) }
         XCTAssertEqual(try coordinator.fetchOffsets(1), [6 * chunk])
@@ -152,12 +152,12 @@ final class WorkerFetchTests: XCTestCase {
         defer { shared.stop(); while !thread.isFinished { Thread.sleep(forTimeInterval: 0.01) } }
 
         let (peer, _) = try coordinator.expect(.hello)
-        try coordinator.send(peer, Message(.welcome, ["heartbeat_ms": .integer(1000), "liveness": .integer(5)]))
+        try coordinator.send(peer, Wire.Welcome(heartbeatMilliseconds: 1000, liveness: 5).envelope)
         _ = try coordinator.expect(.ready)
         let file = DatasetManifest.File(name: "train-images-idx3-ubyte.gz", sha256: String(repeating: "ab", count: 32), size: 10)
         try coordinator.send(peer, coordinator.job(dataset: DatasetManifest(files: [file])))
         _ = try coordinator.expect(.fetchData)
-        try coordinator.send(peer, Message(.error, ["reason": .string("no dataset file with that hash"), "code": .string("invalid"), "sha256": .string(file.sha256)]))
+        try coordinator.send(peer, Wire.Refusal(.invalid, "no dataset file with that hash", sha256: file.sha256).envelope)
         let failed = try coordinator.expect(.failed).message
         XCTAssertEqual(failed.optionalString("job_id"), "s1/m0/1")
         XCTAssertTrue(failed.optionalString("error")?.contains("cannot serve the dataset: no dataset file with that hash") == true, "\(failed.header)")
@@ -172,7 +172,7 @@ final class WorkerFetchTests: XCTestCase {
         defer { shared.stop(); while !thread.isFinished { Thread.sleep(forTimeInterval: 0.01) } }
 
         let (peer, _) = try coordinator.expect(.hello)
-        try coordinator.send(peer, Message(.welcome, ["heartbeat_ms": .integer(1000), "liveness": .integer(5)]))
+        try coordinator.send(peer, Wire.Welcome(heartbeatMilliseconds: 1000, liveness: 5).envelope)
         _ = try coordinator.expect(.ready)
         let bytes = [UInt8](repeating: 1, count: 10)
         let file = DatasetManifest.File(name: "train-images-idx3-ubyte.gz", sha256: SHA256.hexDigest(bytes), size: bytes.count)
@@ -186,7 +186,7 @@ final class WorkerFetchTests: XCTestCase {
         XCTAssertEqual(refusal.header["busy"], .bool(true))
         XCTAssertTrue(refusal.optionalString("error")?.contains("s1/m0/1") == true, "\(refusal.header)")
         // The first job is still the worker's: serving it a chunk is taken up.
-        try coordinator.send(peer, Message(.data, ["sha256": .string(file.sha256), "offset": .integer(0)], payloads: [bytes]))
+        try coordinator.send(peer, Wire.DataChunk(sha256: file.sha256, offset: 0, bytes: bytes).envelope)
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline, !shared.log.contains(where: { $0.contains("fetched train-images-idx3-ubyte.gz") }) {
             Thread.sleep(forTimeInterval: 0.02)
@@ -204,7 +204,7 @@ final class WorkerFetchTests: XCTestCase {
         let thread = startWorker(endpoint, cache: try temporaryDirectory(), shared: shared)
         defer { shared.stop(); while !thread.isFinished { Thread.sleep(forTimeInterval: 0.01) } }
         let (peer, _) = try coordinator.expect(.hello)
-        try coordinator.send(peer, Message(.welcome, ["heartbeat_ms": .integer(1000), "liveness": .integer(5)]))
+        try coordinator.send(peer, Wire.Welcome(heartbeatMilliseconds: 1000, liveness: 5).envelope)
         _ = try coordinator.expect(.ready)
         let hash = String(repeating: "ab", count: 32)
         let huge = DatasetManifest(files: [DatasetManifest.File(name: "train-images-idx3-ubyte.gz", sha256: hash, size: 1 << 62)])
