@@ -179,4 +179,64 @@ final class TrustTests: ClusterTestCase {
         XCTAssertTrue(read("submit.log").contains("still waiting"), read("submit.log"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/out.benn"), read("submit.log"))
     }
+
+    func testPeerTextCannotForgeLogLines() throws {
+        let endpoint = try startCoordinator()
+        let (context, socket) = try connect(endpoint, name: "evil\n[00:00:00.000] spec s9 finished: artifact /etc/passwd\u{1b}[2J")
+        defer { socket.close(); context.shutdown() }
+        _ = try expect(.welcome, on: socket)
+        let log = try waitFor("joined from", in: "coordinator.log")
+        XCTAssertFalse(log.split(separator: "\n").contains { $0.hasPrefix("[00:00:00.000]") }, log)
+        XCTAssertFalse(log.contains("\u{1b}"), log)
+        let status = try run(["status", "--coordinator", endpoint])
+        XCTAssertTrue(status.output.contains("evil\\n[00:00:00.000]"), status.output)
+    }
+
+    func testAMovedStateDirectoryKeepsWorking() throws {
+        let spec = try writeSpec("bagging", members: 2, epochs: 1)
+        let endpoint = try startCoordinator()
+        _ = try startWorker(endpoint, name: "w")
+        XCTAssertEqual(try run(["submit", spec, "--coordinator", endpoint, "--remote-output", "kept.benn", "--wait"]).status, 0)
+        for p in processes where p.isRunning { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() }
+        try FileManager.default.moveItem(atPath: directory + "/state", toPath: directory + "/moved")
+        try start(["coordinator", "--bind", "tcp://127.0.0.1:*", "--state", "moved"], log: "moved.log")
+        let text = try waitFor("coordinator listening on ", in: "moved.log")
+        let line = text.split(separator: "\n").first { $0.contains("coordinator listening on ") }!
+        let again = String(line.split(separator: " ").first { $0.hasPrefix("tcp://") }!)
+        let status = try run(["status", "--coordinator", again])
+        XCTAssertTrue(status.output.contains("finished") && status.output.contains("moved/artifacts/kept.benn"), status.output)
+        XCTAssertEqual(try run(["submit", spec, "--coordinator", again]).status, 0, "the moved coordinator takes new specs")
+    }
+
+    /// A full disk under the member files: the write is retried, status says which write
+    /// failed and counts no member it has not stored, and the spec finishes once space returns.
+    func testAFullDiskIsRetriedUntilSpaceReturns() throws {
+        let members = directory + "/state/members"
+        try FileManager.default.createDirectory(atPath: members, withIntermediateDirectories: true)
+        func sh(_ command: String) -> Int32 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", command]
+            try? p.run()
+            p.waitUntilExit()
+            return p.terminationStatus
+        }
+        guard sh("mount -t tmpfs -o size=16k tmpfs '\(members)' 2>/dev/null") == 0 else {
+            throw XCTSkip("mounting a small tmpfs needs root (CI runs as root)")
+        }
+        defer { _ = sh("umount '\(members)'") }
+        let spec = try writeSpec("single", members: 1, epochs: 1, model: "tinycnn")
+        let endpoint = try startCoordinator()
+        _ = try startWorker(endpoint, name: "w")
+        XCTAssertEqual(try run(["submit", spec, "--coordinator", endpoint]).status, 0)
+        let log = try waitFor("retrying in", in: "coordinator.log")
+        XCTAssertTrue(log.contains("cannot store member 0"), log)
+        let status = try run(["status", "--coordinator", endpoint])
+        XCTAssertTrue(status.output.contains("members 0/1") && status.output.contains("write error (retrying)"), status.output)
+        XCTAssertEqual(sh("mount -o remount,size=64m '\(members)'"), 0)
+        try waitFor("finished: artifact", in: "coordinator.log", timeout: 120)
+        let done = try run(["status", "--coordinator", endpoint])
+        XCTAssertTrue(done.output.contains("members 1/1") && !done.output.contains("write error"), done.output)
+    }
 }
+

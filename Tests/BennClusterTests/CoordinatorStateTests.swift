@@ -231,7 +231,7 @@ final class CoordinatorStateTests: XCTestCase {
     func testSubmittedSpecsAreValidatedAndOutputsStayInTheStateDirectory() {
         var state = makeState()
         var bad = spec()
-        bad.train.batchSize = 0
+        bad.train.batchSize = 1 << 40
         let refused = state.receive(Wire.SubmitSpec(spec: bad, output: nil).frames(), from: stranger, userID: nil, now: 0)
         XCTAssertEqual(try sent(refused, to: stranger).map { try Wire.Refusal($0).code }, [.badSpec])
         let escape = state.receive(Wire.SubmitSpec(spec: spec(), output: "../x.benn").frames(), from: stranger, userID: nil, now: 0)
