@@ -59,9 +59,8 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     }
 
     public var name: Name = .bnn
-    /// xnor: `full` (default); bireal: `straight_through` (default, the public code's rule;
-    /// with clip pre-training it scored higher on held-out data than the paper's
-    /// `magnitude_aware`, which lost 2.3 points on breal18 after the real-valued epoch).
+    /// xnor: `full` (default); bireal: `straight_through` (default, the public code's rule,
+    /// which suits clip pre-training better than the paper's `magnitude_aware`; docs/methods.md).
     public var gradient: WeightGradient?
     /// xnor: scale each binary layer's output by the mean |input| of the sample.
     public var activationScaling: Bool = false
@@ -75,9 +74,9 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     public var activationShift: ShiftKind = .se
     /// sdbnn: squeeze-and-excitation reduction (hidden width = channels / reduction).
     public var seReduction: Int = 16
-    /// sdbnn: surrogate gradient of weights and activations. ApproxSign is the SD-BNN
-    /// ImageNet code's, trained with Adam as the standard recipe is; EDE and its temperature
-    /// schedule (the CIFAR code's, trained with SGD) scored lower on held-out data at 5 epochs.
+    /// sdbnn: surrogate gradient of weights and activations. ApproxSign (default) is the SD-BNN
+    /// ImageNet code's, trained with Adam as the standard recipe is; EDE is the CIFAR code's,
+    /// whose temperature schedule is made for SGD and hundreds of epochs (docs/methods.md).
     public var surrogate: SurrogateKind = .approxSign
     /// sdbnn: surrogate gradient of the weights alone (nil: the same as `surrogate`). The
     /// SD-BNN ImageNet code pairs ApproxSign activations with the clipped straight-through
@@ -86,9 +85,8 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// nil: 0.1 on plain (VGG-like) models, 1e-3 on ResNets (the SD-BNN code's settings).
     public var edeMinimumTemperature: Float?
     public var edeMaximumTemperature: Float = 10
-    /// sdbnn: the activation in each binary block (nil: `prelu` on ResNets, where it beat
-    /// `none` on held-out data at 5 epochs; `none` on plain models, where a sign follows every
-    /// block and it was not measured).
+    /// sdbnn: the activation in each binary block (nil: `prelu` on ResNets, where it shapes
+    /// what the shortcuts carry; `none` on plain models, where a sign follows every block).
     public var blockActivation: BlockActivation?
     /// reactnet, sdbnn: the distillation teacher, `train` (train the float twin first) or the
     /// path of a float-twin checkpoint. nil: `train` for reactnet; no distillation for sdbnn,
@@ -100,23 +98,23 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// yes for reactnet; no for sdbnn, whose ImageNet code has the two steps and CIFAR code not).
     public var twoStep: Bool? = nil
     /// reactnet, sdbnn: epochs of the first step (nil: a fifth of the epochs, rounded down, at least
-    /// 1). The authors split their epochs in half; at 5 epochs, 1 real-weight epoch scored
-    /// higher on held-out data than 2 on bcnn and breal18, and longer first steps lower.
+    /// 1): shorter than the authors' half, because only binary epochs win back what binarizing
+    /// the weights costs, and short budgets have few of them (docs/methods.md).
     public var firstStepEpochs: Int?
     /// reactnet: whether the second step starts its own learning-rate schedule and a fresh
     /// optimizer, as the authors' two separate training runs do (nil: no, one schedule and
-    /// one optimizer run through both steps). Off by default: at 5 epochs it scored lower on
-    /// held-out data on bcnn, where restarting at the full rate undoes more than it regains.
+    /// one optimizer run through both steps, since with a few epochs per step a restart at the
+    /// full rate on fresh binary weights undoes more than it regains; docs/methods.md).
     public var restartSchedule: Bool?
     /// reactnet: whether an ensemble member warm-started from the previous member runs the
-    /// first step (real weights) again (nil: yes). With `false` it trains binary weights
-    /// throughout, continuing from weights that already went through the second step. Not
-    /// the default: restarted at the full rate, the inherited binary weights ended lower.
+    /// first step (real weights) again (nil: yes, as binary weights do not survive the fresh
+    /// schedule's full rate). With `false` it trains binary weights throughout, continuing
+    /// from weights that already went through the second step (docs/methods.md).
     public var repeatFirstStep: Bool?
     /// bireal: epochs of real-valued pre-training before the binary training, the paper's
     /// clip initialization: real weights, and `clip(x, -1, 1)` where the signs will be
-    /// (nil: a fifth of the epochs, rounded down, at least 1; 0 turns it off). Chosen on
-    /// held-out data with the straight-through gradient, where it won on bcnn and breal18.
+    /// (nil: a fifth of the epochs, rounded down, at least 1, the same share as ReActNet's
+    /// first step; 0 turns it off). How the default was chosen: docs/methods.md.
     public var pretrainEpochs: Int?
     /// Every method: keep the first layer's weights and the classifier real-valued, as the
     /// XNOR-Net, Bi-Real, ReActNet and SD-BNN authors do (nil: no, the benchmark model as
@@ -130,8 +128,8 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// shortcuts from the method alone (bireal, reactnet).
     public var resnetShortcut: ShortcutPlacement?
     /// Every method, ResNet models only: the shortcut of a stride-2 block (nil: `avg_pool`
-    /// for bireal, as in its authors' ResNets and the only shortcut with which it beat bnn
-    /// on `breal18`'s nine test seeds; `strided` for the others).
+    /// for bireal, as in its authors' ResNets, so every trunk pixel reaches the next stage;
+    /// `strided`, the standard ResNet projection, for the others). docs/methods.md, breal18.
     public var resnetDownsample: Downsampling?
     /// Every method: the path of a float-twin checkpoint whose weights the model starts from
     /// (nil: the seed's random initialization). Bi-Real's paper initializes its binary

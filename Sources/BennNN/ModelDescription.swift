@@ -59,7 +59,8 @@ public indirect enum LayerSpec: Codable, Sendable, Equatable {
     }
 }
 
-/// The fixed benchmark models of `benchmark-models.md`, their float twins, and `breal18`.
+/// The fixed benchmark models (`bmlp`, `bcnn`, defined here), their float twins, `breal18`
+/// (docs/methods.md) and the tiny test models.
 public enum ModelZoo {
     public static let names = ["bmlp", "bcnn", "fmlp", "fcnn", "breal18", "freal18", "tinymlp", "tinycnn", "tinyres"]
 

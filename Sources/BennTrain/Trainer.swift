@@ -131,8 +131,7 @@ public final class Trainer {
     }
 
     /// Epochs before the binary network trains: the spec's value, or a fifth of the epochs
-    /// (at least 1, the length chosen on held-out data for both ReActNet and Bi-Real), and
-    /// never all of them.
+    /// (at least 1; docs/methods.md says why a fifth), and never all of them.
     func leadingRealEpochs(_ chosen: Int?) -> Int {
         guard spec.train.epochs > 1 else { return 0 }
         return min(chosen ?? max(1, spec.train.epochs / 5), spec.train.epochs - 1)
