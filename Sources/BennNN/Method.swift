@@ -1,6 +1,8 @@
-/// A BNN training method and its options: how binary blocks binarize weights and
-/// activations, whether they carry real-valued shortcuts, and the recipe parts (teacher,
-/// two steps) the trainer applies. See docs/methods.md.
+/// A BNN training method and its options as a spec stores them (`method_options:`, and the
+/// same form in JSON): how binary blocks binarize weights and activations, whether they carry
+/// real-valued shortcuts (read through `architecture`), and the recipe parts (teacher, two
+/// steps, pre-training) the trainer applies (read through BennTrain's `TrainingRecipe`).
+/// See docs/methods.md.
 public struct MethodSpec: Codable, Sendable, Equatable {
     public enum Name: String, Codable, Sendable, CaseIterable {
         case bnn, xnor, bireal, reactnet, sdbnn
@@ -139,95 +141,37 @@ public struct MethodSpec: Codable, Sendable, Equatable {
 
     public init(_ name: Name = .bnn) { self.name = name }
 
-    /// Whether training distils from the float twin instead of fitting the labels.
-    public var distills: Bool { name == .reactnet || (name == .sdbnn && teacher != nil) }
-
-    /// Where the teacher comes from when the method distils: `train` or a checkpoint path.
-    public var teacherSource: String { teacher ?? "train" }
-
-    /// Whether training runs real weights first, then binary weights.
-    public var runsTwoSteps: Bool {
-        switch name {
-        case .reactnet: return twoStep ?? true
-        case .sdbnn: return twoStep ?? false
-        case .bnn, .xnor, .bireal: return false
-        }
-    }
+    // The stored options have two views: `architecture` (MethodArchitecture.swift), what the
+    // network is, and BennTrain's `TrainingRecipe`, how it is trained. The shorthands below
+    // are the architecture view's, kept for callers that hold a MethodSpec.
 
     /// Whether the first layer's weights and the classifier stay real-valued.
-    public var keepsEndsReal: Bool { realFirstLast ?? false }
-
-    /// Whether training keeps binary convolutions' latent weights mean-centred.
-    public var centersLatentWeights: Bool { name == .xnor && (meanCenter ?? false) }
+    public var keepsEndsReal: Bool { architecture.keepsEndsReal }
 
     /// Whether binary blocks put their batch norm in front of the sign (XNOR-Net's order).
-    public var normalizesBeforeSign: Bool { name == .xnor && blockOrder == .xnor }
+    public var normalizesBeforeSign: Bool { architecture.normalizesBeforeSign }
 
-    /// The real-valued layer after each binary block (after its residual sum, before the next
-    /// block's sign): ReActNet's RPReLU, SD-BNN's optional hardtanh. The logits get none.
-    public var activationAfterBlock: LayerSpec? {
-        switch name {
-        case .reactnet: return .rprelu
-        case .sdbnn: return blockActivation == .hardtanh ? .hardTanh : nil
-        case .bnn, .xnor, .bireal: return nil
-        }
-    }
+    /// The real-valued layer after each binary block (`MethodArchitecture.activationAfterBlock`).
+    public var activationAfterBlock: LayerSpec? { architecture.activationAfterBlock }
 
-    /// The real-valued layer at the end of each binary block's branch (after its batch norm,
-    /// before the residual sum): SD-BNN's optional PReLU. The logits get none.
-    public var activationInBranch: LayerSpec? {
-        name == .sdbnn && blockActivation == .prelu ? .prelu : nil
-    }
+    /// The real-valued layer at the end of each binary block's branch.
+    public var activationInBranch: LayerSpec? { architecture.activationInBranch }
 
     /// Whether binary blocks get real-valued shortcuts under this method.
-    public var addsShortcuts: Bool { name == .bireal || name == .reactnet }
+    public var addsShortcuts: Bool { architecture.addsShortcuts }
 
     /// Where ResNet models put their shortcuts under this method.
-    public var resnetShortcutPlacement: ShortcutPlacement {
-        resnetShortcut ?? (name == .bnn || name == .xnor ? .perBlock : .perConv)
-    }
+    public var resnetShortcutPlacement: ShortcutPlacement { architecture.resnetShortcutPlacement }
 
     /// How ResNet models' shortcuts follow a stride.
-    public var resnetDownsampling: Downsampling { resnetDownsample ?? (name == .bireal ? .averagePool : .strided) }
-
-    var weightGradient: WeightQuantizer.Gradient {
-        switch gradient ?? (name == .xnor ? .full : .straightThrough) {
-        case .full: return .xnor
-        case .magnitudeAware: return .magnitudeAware
-        case .straightThrough: return .straightThrough
-        }
-    }
-
-    /// The gradient rule an sdbnn surrogate choice names.
-    func rule(_ kind: SurrogateKind) -> Surrogate {
-        switch kind {
-        case .ede: return .ede(minimumTemperature: edeMinimumTemperature ?? 0.1, maximumTemperature: edeMaximumTemperature)
-        case .approxSign: return .approxSign
-        case .ste: return .ste
-        }
-    }
+    public var resnetDownsampling: Downsampling { architecture.resnetDownsampling }
 
     /// The weight quantizer of the method's binary layers.
-    public var weightQuantizer: WeightQuantizer {
-        switch name {
-        case .bnn: return .sign
-        case .xnor, .bireal, .reactnet: return WeightQuantizer(scale: .meanAbsolute, gradient: weightGradient)
-        case .sdbnn: return WeightQuantizer(surrogate: rule(weightSurrogate ?? surrogate), selfDistribution: true)
-        }
-    }
+    public var weightQuantizer: WeightQuantizer { architecture.weightQuantizer }
 
-    /// The activation quantizer in front of a binary layer; `spatial` tells whether the
-    /// input is an image (SD-BNN's squeeze-and-excitation shift needs pixels to pool over).
+    /// The activation quantizer in front of a binary layer (`MethodArchitecture`).
     public func activationQuantizer(spatial: Bool) -> ActivationQuantizer {
-        switch name {
-        case .bnn, .xnor: return .sign
-        case .bireal: return ActivationQuantizer(surrogate: .approxSign)
-        case .reactnet: return ActivationQuantizer(surrogate: .approxSign, shift: .learnable)
-        case .sdbnn:
-            let shift: ActivationShift = activationShift == .se && spatial
-                ? .selfDistribution(reduction: seReduction) : .selfDistributionStatic
-            return ActivationQuantizer(surrogate: rule(surrogate), shift: shift)
-        }
+        architecture.activationQuantizer(spatial: spatial)
     }
 
     /// Checks option values, naming the field.
