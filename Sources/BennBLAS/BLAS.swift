@@ -7,9 +7,9 @@ import Glibc
 /// Debian's OpenBLAS 0.3.21 does not recognise recent CPUs and silently runs a slower
 /// kernel family ("Prescott" on new Xeons; machines are also often configured with
 /// `OPENBLAS_CORETYPE=Haswell` as a blanket workaround) although the AVX-512 "SkylakeX"
-/// kernels run correctly and 1.5-5x faster there. The core type is read by the
-/// library's constructor, so linking it normally would fix the choice before any of our
-/// code runs. Instead we pick the core type from the CPU's features, set the variable,
+/// kernels run correctly and faster there (docs/ARCHITECTURE.md, BLAS kernel choice). The
+/// core type is read by the library's constructor, so linking it normally would fix the
+/// choice before any of our code runs. Instead we pick the core type from the CPU's features, set the variable,
 /// and only then `dlopen` the library; `selfTest()` checks the chosen kernels against a
 /// reference before any training relies on them.
 ///

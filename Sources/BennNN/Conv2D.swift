@@ -7,8 +7,8 @@ import BennTensor
 /// Work is split over images between threads; each thread lowers a group of images
 /// with im2col and multiplies with BLAS on one thread, which keeps the lowered
 /// columns in cache and scales across cores without BLAS's own threading.
-/// `padValue` is what out-of-image taps read: +1 for binarized inputs (see
-/// benchmark-models.md), 0 for real-valued inputs.
+/// `padValue` is what out-of-image taps read: +1 for binarized inputs, so the packed
+/// kernels' bit 0 matches training (docs/ARCHITECTURE.md, Conventions), 0 for real-valued inputs.
 public final class Conv2D: Layer {
     public var needsInputGradient = true
     public let weight: Parameter

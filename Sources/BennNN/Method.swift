@@ -1,6 +1,8 @@
-/// A BNN training method and its options: how binary blocks binarize weights and
-/// activations, whether they carry real-valued shortcuts, and the recipe parts (teacher,
-/// two steps) the trainer applies. See docs/methods.md.
+/// A BNN training method and its options as a spec stores them (`method_options:`, and the
+/// same form in JSON): how binary blocks binarize weights and activations, whether they carry
+/// real-valued shortcuts (read through `architecture`), and the recipe parts (teacher, two
+/// steps, pre-training) the trainer applies (read through BennTrain's `TrainingRecipe`).
+/// See docs/methods.md.
 public struct MethodSpec: Codable, Sendable, Equatable {
     public enum Name: String, Codable, Sendable, CaseIterable {
         case bnn, xnor, bireal, reactnet, sdbnn
@@ -59,9 +61,8 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     }
 
     public var name: Name = .bnn
-    /// xnor: `full` (default); bireal: `straight_through` (default, the public code's rule;
-    /// with clip pre-training it scored higher on held-out data than the paper's
-    /// `magnitude_aware`, which lost 2.3 points on breal18 after the real-valued epoch).
+    /// xnor: `full` (default); bireal: `straight_through` (default, the public code's rule,
+    /// which suits clip pre-training better than the paper's `magnitude_aware`; docs/methods.md).
     public var gradient: WeightGradient?
     /// xnor: scale each binary layer's output by the mean |input| of the sample.
     public var activationScaling: Bool = false
@@ -75,9 +76,9 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     public var activationShift: ShiftKind = .se
     /// sdbnn: squeeze-and-excitation reduction (hidden width = channels / reduction).
     public var seReduction: Int = 16
-    /// sdbnn: surrogate gradient of weights and activations. ApproxSign is the SD-BNN
-    /// ImageNet code's, trained with Adam as the standard recipe is; EDE and its temperature
-    /// schedule (the CIFAR code's, trained with SGD) scored lower on held-out data at 5 epochs.
+    /// sdbnn: surrogate gradient of weights and activations. ApproxSign (default) is the SD-BNN
+    /// ImageNet code's, trained with Adam as the standard recipe is; EDE is the CIFAR code's,
+    /// whose temperature schedule is made for SGD and hundreds of epochs (docs/methods.md).
     public var surrogate: SurrogateKind = .approxSign
     /// sdbnn: surrogate gradient of the weights alone (nil: the same as `surrogate`). The
     /// SD-BNN ImageNet code pairs ApproxSign activations with the clipped straight-through
@@ -86,9 +87,8 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// nil: 0.1 on plain (VGG-like) models, 1e-3 on ResNets (the SD-BNN code's settings).
     public var edeMinimumTemperature: Float?
     public var edeMaximumTemperature: Float = 10
-    /// sdbnn: the activation in each binary block (nil: `prelu` on ResNets, where it beat
-    /// `none` on held-out data at 5 epochs; `none` on plain models, where a sign follows every
-    /// block and it was not measured).
+    /// sdbnn: the activation in each binary block (nil: `prelu` on ResNets, where it shapes
+    /// what the shortcuts carry; `none` on plain models, where a sign follows every block).
     public var blockActivation: BlockActivation?
     /// reactnet, sdbnn: the distillation teacher, `train` (train the float twin first) or the
     /// path of a float-twin checkpoint. nil: `train` for reactnet; no distillation for sdbnn,
@@ -100,23 +100,23 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// yes for reactnet; no for sdbnn, whose ImageNet code has the two steps and CIFAR code not).
     public var twoStep: Bool? = nil
     /// reactnet, sdbnn: epochs of the first step (nil: a fifth of the epochs, rounded down, at least
-    /// 1). The authors split their epochs in half; at 5 epochs, 1 real-weight epoch scored
-    /// higher on held-out data than 2 on bcnn and breal18, and longer first steps lower.
+    /// 1): shorter than the authors' half, because only binary epochs win back what binarizing
+    /// the weights costs, and short budgets have few of them (docs/methods.md).
     public var firstStepEpochs: Int?
     /// reactnet: whether the second step starts its own learning-rate schedule and a fresh
     /// optimizer, as the authors' two separate training runs do (nil: no, one schedule and
-    /// one optimizer run through both steps). Off by default: at 5 epochs it scored lower on
-    /// held-out data on bcnn, where restarting at the full rate undoes more than it regains.
+    /// one optimizer run through both steps, since with a few epochs per step a restart at the
+    /// full rate on fresh binary weights undoes more than it regains; docs/methods.md).
     public var restartSchedule: Bool?
     /// reactnet: whether an ensemble member warm-started from the previous member runs the
-    /// first step (real weights) again (nil: yes). With `false` it trains binary weights
-    /// throughout, continuing from weights that already went through the second step. Not
-    /// the default: restarted at the full rate, the inherited binary weights ended lower.
+    /// first step (real weights) again (nil: yes, as binary weights do not survive the fresh
+    /// schedule's full rate). With `false` it trains binary weights throughout, continuing
+    /// from weights that already went through the second step (docs/methods.md).
     public var repeatFirstStep: Bool?
     /// bireal: epochs of real-valued pre-training before the binary training, the paper's
     /// clip initialization: real weights, and `clip(x, -1, 1)` where the signs will be
-    /// (nil: a fifth of the epochs, rounded down, at least 1; 0 turns it off). Chosen on
-    /// held-out data with the straight-through gradient, where it won on bcnn and breal18.
+    /// (nil: a fifth of the epochs, rounded down, at least 1, the same share as ReActNet's
+    /// first step; 0 turns it off). How the default was chosen: docs/methods.md.
     public var pretrainEpochs: Int?
     /// Every method: keep the first layer's weights and the classifier real-valued, as the
     /// XNOR-Net, Bi-Real, ReActNet and SD-BNN authors do (nil: no, the benchmark model as
@@ -130,8 +130,8 @@ public struct MethodSpec: Codable, Sendable, Equatable {
     /// shortcuts from the method alone (bireal, reactnet).
     public var resnetShortcut: ShortcutPlacement?
     /// Every method, ResNet models only: the shortcut of a stride-2 block (nil: `avg_pool`
-    /// for bireal, as in its authors' ResNets and the only shortcut with which it beat bnn
-    /// on `breal18`'s nine test seeds; `strided` for the others).
+    /// for bireal, as in its authors' ResNets, so every trunk pixel reaches the next stage;
+    /// `strided`, the standard ResNet projection, for the others). docs/methods.md, breal18.
     public var resnetDownsample: Downsampling?
     /// Every method: the path of a float-twin checkpoint whose weights the model starts from
     /// (nil: the seed's random initialization). Bi-Real's paper initializes its binary
@@ -141,95 +141,37 @@ public struct MethodSpec: Codable, Sendable, Equatable {
 
     public init(_ name: Name = .bnn) { self.name = name }
 
-    /// Whether training distils from the float twin instead of fitting the labels.
-    public var distills: Bool { name == .reactnet || (name == .sdbnn && teacher != nil) }
-
-    /// Where the teacher comes from when the method distils: `train` or a checkpoint path.
-    public var teacherSource: String { teacher ?? "train" }
-
-    /// Whether training runs real weights first, then binary weights.
-    public var runsTwoSteps: Bool {
-        switch name {
-        case .reactnet: return twoStep ?? true
-        case .sdbnn: return twoStep ?? false
-        case .bnn, .xnor, .bireal: return false
-        }
-    }
+    // The stored options have two views: `architecture` (MethodArchitecture.swift), what the
+    // network is, and BennTrain's `TrainingRecipe`, how it is trained. The shorthands below
+    // are the architecture view's, kept for callers that hold a MethodSpec.
 
     /// Whether the first layer's weights and the classifier stay real-valued.
-    public var keepsEndsReal: Bool { realFirstLast ?? false }
-
-    /// Whether training keeps binary convolutions' latent weights mean-centred.
-    public var centersLatentWeights: Bool { name == .xnor && (meanCenter ?? false) }
+    public var keepsEndsReal: Bool { architecture.keepsEndsReal }
 
     /// Whether binary blocks put their batch norm in front of the sign (XNOR-Net's order).
-    public var normalizesBeforeSign: Bool { name == .xnor && blockOrder == .xnor }
+    public var normalizesBeforeSign: Bool { architecture.normalizesBeforeSign }
 
-    /// The real-valued layer after each binary block (after its residual sum, before the next
-    /// block's sign): ReActNet's RPReLU, SD-BNN's optional hardtanh. The logits get none.
-    public var activationAfterBlock: LayerSpec? {
-        switch name {
-        case .reactnet: return .rprelu
-        case .sdbnn: return blockActivation == .hardtanh ? .hardTanh : nil
-        case .bnn, .xnor, .bireal: return nil
-        }
-    }
+    /// The real-valued layer after each binary block (`MethodArchitecture.activationAfterBlock`).
+    public var activationAfterBlock: LayerSpec? { architecture.activationAfterBlock }
 
-    /// The real-valued layer at the end of each binary block's branch (after its batch norm,
-    /// before the residual sum): SD-BNN's optional PReLU. The logits get none.
-    public var activationInBranch: LayerSpec? {
-        name == .sdbnn && blockActivation == .prelu ? .prelu : nil
-    }
+    /// The real-valued layer at the end of each binary block's branch.
+    public var activationInBranch: LayerSpec? { architecture.activationInBranch }
 
     /// Whether binary blocks get real-valued shortcuts under this method.
-    public var addsShortcuts: Bool { name == .bireal || name == .reactnet }
+    public var addsShortcuts: Bool { architecture.addsShortcuts }
 
     /// Where ResNet models put their shortcuts under this method.
-    public var resnetShortcutPlacement: ShortcutPlacement {
-        resnetShortcut ?? (name == .bnn || name == .xnor ? .perBlock : .perConv)
-    }
+    public var resnetShortcutPlacement: ShortcutPlacement { architecture.resnetShortcutPlacement }
 
     /// How ResNet models' shortcuts follow a stride.
-    public var resnetDownsampling: Downsampling { resnetDownsample ?? (name == .bireal ? .averagePool : .strided) }
-
-    var weightGradient: WeightQuantizer.Gradient {
-        switch gradient ?? (name == .xnor ? .full : .straightThrough) {
-        case .full: return .xnor
-        case .magnitudeAware: return .magnitudeAware
-        case .straightThrough: return .straightThrough
-        }
-    }
-
-    /// The gradient rule an sdbnn surrogate choice names.
-    func rule(_ kind: SurrogateKind) -> Surrogate {
-        switch kind {
-        case .ede: return .ede(minimumTemperature: edeMinimumTemperature ?? 0.1, maximumTemperature: edeMaximumTemperature)
-        case .approxSign: return .approxSign
-        case .ste: return .ste
-        }
-    }
+    public var resnetDownsampling: Downsampling { architecture.resnetDownsampling }
 
     /// The weight quantizer of the method's binary layers.
-    public var weightQuantizer: WeightQuantizer {
-        switch name {
-        case .bnn: return .sign
-        case .xnor, .bireal, .reactnet: return WeightQuantizer(scale: .meanAbsolute, gradient: weightGradient)
-        case .sdbnn: return WeightQuantizer(surrogate: rule(weightSurrogate ?? surrogate), selfDistribution: true)
-        }
-    }
+    public var weightQuantizer: WeightQuantizer { architecture.weightQuantizer }
 
-    /// The activation quantizer in front of a binary layer; `spatial` tells whether the
-    /// input is an image (SD-BNN's squeeze-and-excitation shift needs pixels to pool over).
+    /// The activation quantizer in front of a binary layer (`MethodArchitecture`).
     public func activationQuantizer(spatial: Bool) -> ActivationQuantizer {
-        switch name {
-        case .bnn, .xnor: return .sign
-        case .bireal: return ActivationQuantizer(surrogate: .approxSign)
-        case .reactnet: return ActivationQuantizer(surrogate: .approxSign, shift: .learnable)
-        case .sdbnn:
-            let shift: ActivationShift = activationShift == .se && spatial
-                ? .selfDistribution(reduction: seReduction) : .selfDistributionStatic
-            return ActivationQuantizer(surrogate: rule(surrogate), shift: shift)
-        }
+        architecture.activationQuantizer(spatial: spatial)
     }
 
     /// Checks option values, naming the field.

@@ -59,7 +59,8 @@ public indirect enum LayerSpec: Codable, Sendable, Equatable {
     }
 }
 
-/// The fixed benchmark models of `benchmark-models.md`, their float twins, and `breal18`.
+/// The fixed benchmark models (`bmlp`, `bcnn`, defined here), their float twins, `breal18`
+/// (docs/methods.md) and the tiny test models.
 public enum ModelZoo {
     public static let names = ["bmlp", "bcnn", "fmlp", "fcnn", "breal18", "freal18", "tinymlp", "tinycnn", "tinyres"]
 
@@ -95,13 +96,7 @@ public enum ModelZoo {
         if isFloat(name) && method.name != .bnn {
             throw MethodMismatch(description: "method '\(method.name.rawValue)' needs a binary model; '\(name)' is a float twin")
         }
-        var method = method
-        if method.edeMinimumTemperature == nil {
-            method.edeMinimumTemperature = isResNet(name) ? 1e-3 : 0.1
-        }
-        if method.blockActivation == nil {
-            method.blockActivation = isResNet(name) ? .prelu : .noActivation
-        }
+        let method = method.architecture(for: name)
         let layers: [LayerSpec]
         switch name {
         case "bmlp": layers = mlp(hidden: [2048, 2048, 2048], binary: true, classes: classes, method: method)
@@ -125,13 +120,13 @@ public enum ModelZoo {
     /// batch norm; with shortcuts, wrapped in a residual whose shortcut matches the shape;
     /// then the method's activation after blocks, if any (ReActNet's RPReLU). A method's
     /// activation in the branch ends the body.
-    static func block(_ layer: LayerSpec, pool: Int, stride: Int = 1, input: [Int], output: [Int], method: MethodSpec,
+    static func block(_ layer: LayerSpec, pool: Int, stride: Int = 1, input: [Int], output: [Int], method: MethodArchitecture,
                       residual: Bool) -> [LayerSpec] {
         var body: [LayerSpec] = []
         let q = method.activationQuantizer(spatial: input.count == 3)
         body.append(q == .sign ? .sign : .activation(q))
         body.append(layer)
-        if method.name == .xnor && method.activationScaling { body = [.inputScaled(body: body)] }
+        if method.scalesByInput { body = [.inputScaled(body: body)] }
         if pool > 1 { body.append(.maxPool(size: pool)) }
         if method.normalizesBeforeSign { body.insert(.batchNorm, at: 0) } else { body.append(.batchNorm) }
         if let inBranch = method.activationInBranch { body.append(inBranch) }
@@ -164,13 +159,13 @@ public enum ModelZoo {
         return path
     }
 
-    static func binaryConv(_ filters: Int, stride: Int = 1, _ method: MethodSpec) -> LayerSpec {
+    static func binaryConv(_ filters: Int, stride: Int = 1, _ method: MethodArchitecture) -> LayerSpec {
         let q = method.weightQuantizer
         return q == .sign ? .conv(filters: filters, kernel: 3, stride: stride, same: true, binaryWeights: true)
                           : .binaryConv(filters: filters, kernel: 3, stride: stride, same: true, weights: q)
     }
 
-    static func binaryDense(_ units: Int, _ method: MethodSpec) -> LayerSpec {
+    static func binaryDense(_ units: Int, _ method: MethodArchitecture) -> LayerSpec {
         let q = method.weightQuantizer
         return q == .sign ? .dense(units: units, binaryWeights: true) : .binaryDense(units: units, weights: q)
     }
@@ -178,7 +173,7 @@ public enum ModelZoo {
     /// flatten, then dense -> batch norm -> activation per hidden layer, then a dense
     /// classifier with batch norm. Binary: every dense has binary weights and all but the
     /// first see sign-binarized inputs; float: ReLU after each hidden batch norm.
-    static func mlp(hidden: [Int], binary: Bool, classes: Int, method: MethodSpec) -> [LayerSpec] {
+    static func mlp(hidden: [Int], binary: Bool, classes: Int, method: MethodArchitecture) -> [LayerSpec] {
         var l: [LayerSpec] = [.flatten]
         guard binary else {
             for units in hidden { l += [.dense(units: units, binaryWeights: false), .batchNorm, .relu] }
@@ -193,7 +188,7 @@ public enum ModelZoo {
         return l + classifier(classes, method)
     }
 
-    static func cnn(binary: Bool, classes: Int, widths: (Int, Int, Int), method: MethodSpec) -> [LayerSpec] {
+    static func cnn(binary: Bool, classes: Int, widths: (Int, Int, Int), method: MethodArchitecture) -> [LayerSpec] {
         guard binary else {
             func conv(_ f: Int) -> LayerSpec { .conv(filters: f, kernel: 3, stride: 1, same: true, binaryWeights: false) }
             return [conv(widths.0), .batchNorm, .relu,
@@ -223,7 +218,7 @@ public enum ModelZoo {
     /// dense layer on the previous block's real output (after its batch norm, or ReActNet's
     /// RPReLU), as the methods' authors keep their classifiers. No activation follows the
     /// logits.
-    static func classifier(_ classes: Int, _ method: MethodSpec) -> [LayerSpec] {
+    static func classifier(_ classes: Int, _ method: MethodArchitecture) -> [LayerSpec] {
         if method.keepsEndsReal { return [.dense(units: classes, binaryWeights: false), .batchNorm] }
         var l = block(binaryDense(classes, method), pool: 1, input: [0], output: [classes], method: method, residual: false)
         if method.activationAfterBlock != nil || method.activationInBranch != nil { l.removeLast() }
@@ -236,7 +231,7 @@ public enum ModelZoo {
     /// binary shortcuts go where the method's `resnetShortcutPlacement` says: around every
     /// binary convolution, or around each pair of them as in the standard ResNet block. The
     /// float twin has a shortcut around every convolution, ReLU after every block.
-    static func resnet(input: [Int], widths: [Int], blocksPerStage: Int, binary: Bool, classes: Int, method: MethodSpec) -> [LayerSpec] {
+    static func resnet(input: [Int], widths: [Int], blocksPerStage: Int, binary: Bool, classes: Int, method: MethodArchitecture) -> [LayerSpec] {
         var l: [LayerSpec] = [.conv(filters: widths[0], kernel: 3, stride: 1, same: true, binaryWeights: false), .batchNorm]
         var shape = [input[0], input[1], widths[0]]
         let pairs = binary && method.resnetShortcutPlacement == .perBlock

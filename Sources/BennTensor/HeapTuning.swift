@@ -8,9 +8,8 @@ import Glibc
 /// A training step allocates the same large buffers every time (im2col matrices of
 /// hundreds of MB for `bcnn`, activations of tens of MB). glibc serves blocks above its mmap
 /// threshold (at most 32 MiB) with fresh `mmap`s and unmaps them on free, so every step
-/// page-faults and zeroes all of that memory again: 2.1 million page faults and 11% of the
-/// CPU time of a one-thread ReActNet epoch on 6,400 images, 4.7 s of system time in a 31 s
-/// run with two threads (RESULTS.md). Serving every block from the heap and never trimming it
+/// page-faults and zeroes all of that memory again (the cost is in docs/RESULTS.md, Training
+/// internals). Serving every block from the heap and never trimming it
 /// lets the next step reuse the same pages; the peak size is unchanged because the same
 /// blocks are live at the peak either way.
 public enum HeapTuning {

@@ -30,6 +30,10 @@ public enum ProgressEvent: Sendable {
 /// is in a fixed order.
 public final class Trainer {
     public let spec: TrainingSpec
+    /// The spec's training recipe (teacher, real-valued epochs first), resolved.
+    public let recipe: TrainingRecipe
+    /// What each epoch does under `recipe`.
+    public let recipeSchedule: RecipeSchedule
     public let model: Sequential
     public let optimizer: Optimizer
     /// Epochs already completed (non-zero after resuming from a checkpoint).
@@ -51,6 +55,8 @@ public final class Trainer {
     public init(spec: TrainingSpec, inputShape: [Int] = [28, 28, 1], classes: Int = 10) throws {
         try spec.validate()
         self.spec = spec
+        recipe = TrainingRecipe(spec)
+        recipeSchedule = recipe.schedule
         let description = try ModelZoo.description(named: spec.model, method: spec.method,
                                                    inputShape: inputShape, classes: classes)
         model = try Sequential(description, seed: spec.seed)
@@ -100,19 +106,12 @@ public final class Trainer {
         }
     }
 
-    /// Whether the second step of a two-step recipe starts a fresh schedule and optimizer.
-    var restartsAtSecondStep: Bool { firstStepEpochs > 0 && spec.method.restartSchedule == true }
-
-    /// The learning rate for step `batch` of `epoch`: one schedule over all epochs, or with
-    /// `restart_schedule` one over each step's own epochs.
+    /// The learning rate for step `batch` of `epoch`: the schedule over the epochs the recipe
+    /// schedule gives it (all of them, or with `restart_schedule` the current step's).
     func learningRate(epoch: Int, batch: Int, stepsPerEpoch: Int) -> Float {
-        var (offset, span) = (0, spec.train.epochs)
-        if restartsAtSecondStep {
-            let first = firstStepEpochs
-            (offset, span) = epoch < first ? (0, first) : (first, spec.train.epochs - first)
-        }
-        return schedule(stepsPerEpoch: stepsPerEpoch, epochs: span)
-            .rate(base: spec.train.learningRate, step: (epoch - offset) * stepsPerEpoch + batch)
+        let span = recipeSchedule.epoch(epoch).learningRateEpochs
+        return schedule(stepsPerEpoch: stepsPerEpoch, epochs: span.count)
+            .rate(base: spec.train.learningRate, step: (epoch - span.lowerBound) * stepsPerEpoch + batch)
     }
 
     /// Trains the remaining epochs. `afterEpoch` runs after each epoch (checkpointing).
@@ -125,44 +124,32 @@ public final class Trainer {
 
     /// Epochs of the first step of a two-step recipe (real weights, binary activations); 0
     /// when the method has one step.
-    public var firstStepEpochs: Int {
-        guard spec.method.runsTwoSteps else { return 0 }
-        return leadingRealEpochs(spec.method.firstStepEpochs)
-    }
-
-    /// Epochs before the binary network trains: the spec's value, or a fifth of the epochs
-    /// (at least 1, the length chosen on held-out data for both ReActNet and Bi-Real), and
-    /// never all of them.
-    func leadingRealEpochs(_ chosen: Int?) -> Int {
-        guard spec.train.epochs > 1 else { return 0 }
-        return min(chosen ?? max(1, spec.train.epochs / 5), spec.train.epochs - 1)
-    }
+    public var firstStepEpochs: Int { recipe.firstStepEpochs }
 
     /// Epochs of Bi-Real's real-valued pre-training (real weights, clipped activations); 0
     /// without it. At least one epoch is always left for the binary network.
-    public var pretrainEpochs: Int {
-        spec.method.name == .bireal ? leadingRealEpochs(spec.method.pretrainEpochs) : 0
-    }
+    public var pretrainEpochs: Int { recipe.pretrainEpochs }
 
     /// The distillation teacher (ReActNet, SD-BNN's ImageNet recipe): the float twin loaded
     /// from `method_options.teacher`, or trained first on `train` with the same recipe and
     /// seed (`teacher_epochs` epochs).
     public func prepareTeacher(train: DatasetView, progress: (ProgressEvent) -> Void = { _ in }) throws {
-        guard spec.method.distills, teacher == nil else { return }
+        guard let source = recipe.teacher, teacher == nil else { return }
         guard let twin = ModelZoo.floatTwin(of: spec.model) else {
             throw SpecError(location: nil, message: "model '\(spec.model)' has no float twin to distil from")
         }
         let shape = model.description.inputShape, classes = model.description.classes
-        if spec.method.teacherSource == "train" {
+        switch source {
+        case let .train(epochs):
             var t = spec
             t.model = twin
             t.method = MethodSpec()
-            t.train.epochs = spec.method.teacherEpochs ?? spec.train.epochs
+            t.train.epochs = epochs
             let trainer = try Trainer(spec: t, inputShape: shape, classes: classes)
             try trainer.fit(train: train, progress: progress)
             teacher = trainer.model
-        } else {
-            teacher = try FloatTwin.read(path: spec.method.teacherSource, of: spec.model, inputShape: shape,
+        case let .checkpoint(path):
+            teacher = try FloatTwin.read(path: path, of: spec.model, inputShape: shape,
                                          classes: classes, role: "teacher")
         }
     }
@@ -190,11 +177,11 @@ public final class Trainer {
         let epochs = spec.train.epochs
         let batchSize = spec.train.batchSize
         let stepsPerEpoch = (first.count + batchSize - 1) / batchSize
-        if spec.method.distills { try prepareTeacher(train: first) }
+        if recipe.distills { try prepareTeacher(train: first) }
         var inputs = [Float](repeating: 0, count: batchSize * pixels)
         var labels = [Int32](repeating: 0, count: batchSize)
         // Kept after every step, so evaluation and checkpoints see the constrained weights too.
-        let centersWeights = spec.method.centersLatentWeights
+        let centersWeights = recipe.centersLatentWeights
         if centersWeights { model.centerBinaryConvolutionWeights() }
         while completedEpochs < epochs {
             let epoch = completedEpochs
@@ -202,13 +189,10 @@ public final class Trainer {
             pending = nil
             var rng = root.split(0x5348_5546 &+ UInt64(epoch))  // this epoch's shuffle stream
             model.setTrainingProgress(epoch: epoch, epochs: epochs)
-            if firstStepEpochs > 0 { model.setWeightsBinarized(epoch >= firstStepEpochs) }
-            if pretrainEpochs > 0 {
-                model.setWeightsBinarized(epoch >= pretrainEpochs)
-                model.setActivationsBinarized(epoch >= pretrainEpochs)
-            }
-            // The authors' second step is a new run from the first step's weights.
-            if restartsAtSecondStep, epoch == firstStepEpochs { optimizer.reset() }
+            let plan = recipeSchedule.epoch(epoch)
+            model.setWeightsBinarized(plan.binarizesWeights)
+            model.setActivationsBinarized(plan.binarizesActivations)
+            if plan.resetsOptimizer { optimizer.reset() }
             let batches = try train.batches(batchSize: batchSize, shuffle: true, rng: &rng, augmentations: augmentations)
             let start = DispatchTime.now().uptimeNanoseconds
             // Without augmentation the teacher sees the same image whenever a sample comes back,

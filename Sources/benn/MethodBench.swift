@@ -41,7 +41,7 @@ struct BenchMethods: ParsableCommand {
     var twinPaths: [String] = []
     @Option(name: .customLong("variant"), help: "One more row per model: a method with options, as METHOD:KEY=VALUE[,KEY=VALUE...] (method_options keys, docs/methods.md), e.g. xnor:activation_scaling=true. Repeat for several; a distilling variant (sdbnn:teacher=train) learns from the table's float twin.")
     var variants: [String] = []
-    @Option(name: .customLong("teacher-epochs"), help: "Distilling rows (ReActNet, a teacher=train variant) learn from a float twin trained for N epochs with the table's recipe and seed, as `teacher_epochs: N` in a spec, instead of from the table's twin row. On bcnn a 5-epoch twin, which fits its training set less, teaches more; on breal18 it does not (docs/methods.md).")
+    @Option(name: .customLong("teacher-epochs"), help: "Distilling rows (ReActNet, a teacher=train variant) learn from a float twin trained for N epochs with the table's recipe and seed, as `teacher_epochs: N` in a spec, instead of from the table's twin row; the float row keeps the table's epochs.")
     var teacherEpochs: Int?
 
     struct Row: Codable {
