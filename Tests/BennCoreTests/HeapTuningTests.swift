@@ -1,5 +1,5 @@
 import XCTest
-import BennTensor
+import BennCore
 #if canImport(Glibc)
 import Glibc
 #endif
