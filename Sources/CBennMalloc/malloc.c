@@ -15,7 +15,8 @@ int benn_keep_buffers(int mmap_threshold, int trim_threshold) {
 
 int benn_return_freed_memory(void) {
     // glibc's documented defaults (mallopt(3)).
-    return mallopt(M_MMAP_MAX, 65536) == 1 && mallopt(M_TRIM_THRESHOLD, 128 * 1024) == 1;
+    return mallopt(M_MMAP_MAX, 65536) == 1 && mallopt(M_MMAP_THRESHOLD, 128 * 1024) == 1
+        && mallopt(M_TRIM_THRESHOLD, 128 * 1024) == 1;
 }
 #else
 int benn_keep_freed_memory(void) { return 0; }

@@ -38,4 +38,42 @@ final class HeapTuningTests: XCTestCase {
         throw XCTSkip("glibc only")
         #endif
     }
+
+    /// Message buffers up to the given size are kept too; asking for that after the training
+    /// tuning leaves the training tuning in place (a cluster worker needs both).
+    func testMessageBuffersAreKeptAndTheTrainingTuningIsNotWeakened() throws {
+        #if canImport(Glibc)
+        if let t = getenv("GLIBC_TUNABLES"), String(cString: t).contains("malloc") {
+            throw XCTSkip("GLIBC_TUNABLES sets malloc here, so benn leaves it alone")
+        }
+        let bytes = 64 << 20, pages = bytes / Int(getpagesize())
+        func faultsWhileFilling() -> Int {
+            var before = rusage(), after = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &before)
+            let block = malloc(bytes)!
+            memset(block, 1, bytes)
+            free(block)
+            getrusage(RUSAGE_SELF.rawValue, &after)
+            return after.ru_minflt - before.ru_minflt
+        }
+        defer { HeapTuning.returnFreedMemory() }
+        XCTAssertTrue(HeapTuning.returnFreedMemory())
+        _ = faultsWhileFilling()
+        let defaults = faultsWhileFilling()
+        guard defaults > pages / 2 else {
+            throw XCTSkip("the kernel maps this block with huge pages (\(defaults) faults for \(pages) pages)")
+        }
+        XCTAssertTrue(HeapTuning.keepBuffers(upTo: 2 * bytes))
+        _ = faultsWhileFilling()
+        XCTAssertLessThan(faultsWhileFilling(), pages / 20, "buffers of \(2 * bytes) bytes kept")
+
+        XCTAssertTrue(HeapTuning.returnFreedMemory())
+        XCTAssertTrue(HeapTuning.keepFreedMemoryForReuse())
+        XCTAssertTrue(HeapTuning.keepBuffers(upTo: 1 << 20))  // already kept: changes nothing
+        _ = faultsWhileFilling()
+        XCTAssertLessThan(faultsWhileFilling(), pages / 20, "the training tuning was weakened")
+        #else
+        throw XCTSkip("glibc only")
+        #endif
+    }
 }
