@@ -6,7 +6,7 @@ import Foundation
 /// Written by hand for speed: Foundation's encoder, through `Codable`, cost the coordinator
 /// milliseconds per message, and its decoder takes tens of milliseconds on an infer body of
 /// 200,000 numbers, longer than the inference itself.
-public indirect enum JSONValue: Sendable, Equatable, Codable {
+public enum JSONValue: Sendable, Equatable, Codable {
     /// Integers keep all 64 bits (seeds are UInt64); other numbers are Doubles.
     case null, bool(Bool), int(Int64), uint(UInt64), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
 
