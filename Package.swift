@@ -5,7 +5,7 @@ import PackageDescription
 //   benn (executable) -> BennServe, BennCluster -> BennEnsemble -> BennTrain, BennInference
 //   BennCluster -> BennTransport -> CZMQ
 //   BennTrain -> BennNN -> BennKernels -> CBennKernels;  BennTrain -> BennData -> BennRandom, CZlib, CBennHash
-//   BennNN -> BennTensor -> BennBLAS, BennRandom;  BennInference -> BennNN
+//   BennNN -> BennTensor -> BennCore, BennBLAS, BennRandom;  BennInference -> BennNN
 //   BennCore (bottom: JSONValue and its codec, UnsafeSendableBox, MonotonicClock/Stopwatch,
 //   HeapTuning) -> CBennMalloc; used by BennTensor and up (BennNN, BennInference, BennTrain,
 //   BennEnsemble, BennCluster, BennServe, benn)
