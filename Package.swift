@@ -5,7 +5,10 @@ import PackageDescription
 //   benn (executable) -> BennServe, BennCluster -> BennEnsemble -> BennTrain, BennInference
 //   BennCluster -> BennTransport -> CZMQ
 //   BennTrain -> BennNN -> BennKernels -> CBennKernels;  BennTrain -> BennData -> BennRandom, CZlib, CBennHash
-//   BennNN -> BennTensor -> BennBLAS, BennRandom, CBennMalloc;  BennInference -> BennNN
+//   BennNN -> BennTensor -> BennCore, BennBLAS, BennRandom;  BennInference -> BennNN
+//   BennCore (bottom: JSONValue and its codec, UnsafeSendableBox, MonotonicClock/Stopwatch,
+//   HeapTuning) -> CBennMalloc; used by BennTensor and up (BennNN, BennInference, BennTrain,
+//   BennEnsemble, BennCluster, BennServe, benn)
 let package = Package(
     name: "benn",
     platforms: [.macOS(.v13)],
@@ -29,29 +32,31 @@ let package = Package(
         .target(name: "BennKernels", dependencies: ["CBennKernels"]),
         // glibc's malloc settings (not in Swift's Glibc module).
         .target(name: "CBennMalloc"),
-        .target(name: "BennTensor", dependencies: ["BennBLAS", "BennRandom", "CBennMalloc"]),
+        // What several modules share; depends on nothing of benn's but the malloc shim.
+        .target(name: "BennCore", dependencies: ["CBennMalloc"]),
+        .target(name: "BennTensor", dependencies: ["BennCore", "BennBLAS", "BennRandom"]),
         .target(name: "CBennHash", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "BennData", dependencies: ["BennRandom", "CZlib", "CBennHash"]),
         .target(name: "BennTransport", dependencies: ["CZMQ"]),
-        .target(name: "BennNN", dependencies: ["BennTensor", "BennKernels", "BennBLAS", "CBennOps"]),
-        .target(name: "BennInference", dependencies: ["BennNN", "BennKernels", "BennTensor", "BennBLAS"]),
+        .target(name: "BennNN", dependencies: ["BennCore", "BennTensor", "BennKernels", "BennBLAS", "CBennOps"]),
+        .target(name: "BennInference", dependencies: ["BennCore", "BennNN", "BennKernels", "BennTensor", "BennBLAS"]),
         .target(name: "BennTrain", dependencies: [
-            "BennNN", "BennData", "BennTensor",
+            "BennCore", "BennNN", "BennData", "BennTensor",
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "BennEnsemble", dependencies: ["BennTrain", "BennData", "BennNN", "BennTensor", "BennRandom", "BennKernels", "BennInference"]),
-        .target(name: "BennCluster", dependencies: ["BennTransport", "BennEnsemble", "BennTrain", "BennData", "BennTensor", "BennKernels", "BennBLAS"]),
+        .target(name: "BennEnsemble", dependencies: ["BennCore", "BennTrain", "BennData", "BennNN", "BennTensor", "BennRandom", "BennKernels", "BennInference"]),
+        .target(name: "BennCluster", dependencies: ["BennCore", "BennTransport", "BennEnsemble", "BennTrain", "BennData", "BennTensor", "BennKernels", "BennBLAS"]),
         .target(name: "BennServe", dependencies: [
-            "BennEnsemble", "BennData", "BennTensor", "BennTrain",
+            "BennCore", "BennEnsemble", "BennData", "BennTensor", "BennTrain",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .executableTarget(name: "benn", dependencies: [
-            "BennTensor", "BennTrain", "BennEnsemble", "BennCluster", "BennInference", "BennServe",
+            "BennCore", "BennTensor", "BennTrain", "BennEnsemble", "BennCluster", "BennInference", "BennServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .testTarget(name: "BennCoreTests", dependencies: ["BennCore"]),
         .testTarget(name: "BennRandomTests", dependencies: ["BennRandom"]),
         .testTarget(name: "BennBLASTests", dependencies: ["BennBLAS"]),
-        .testTarget(name: "BennTensorTests", dependencies: ["BennTensor"]),
         .testTarget(name: "BennKernelsTests", dependencies: ["BennKernels"]),
         .testTarget(name: "BennDataTests", dependencies: ["BennData"]),
         .testTarget(name: "BennNNTests", dependencies: ["BennNN"]),
@@ -59,8 +64,8 @@ let package = Package(
         .testTarget(name: "BennTrainTests", dependencies: ["BennTrain"]),
         .testTarget(name: "BennEnsembleTests", dependencies: ["BennEnsemble"]),
         .testTarget(name: "BennTransportTests", dependencies: ["BennTransport"]),
-        .testTarget(name: "BennClusterTests", dependencies: ["BennCluster", "BennTransport", "BennEnsemble", "BennTrain", "BennData"]),
-        .testTarget(name: "BennServeTests", dependencies: ["BennServe", "BennEnsemble", "BennData", "BennTensor", "BennTrain"]),
+        .testTarget(name: "BennClusterTests", dependencies: ["BennCore", "BennCluster", "BennTransport", "BennEnsemble", "BennTrain", "BennData"]),
+        .testTarget(name: "BennServeTests", dependencies: ["BennCore", "BennServe", "BennEnsemble", "BennData", "BennTensor", "BennTrain"]),
         // Runs the built `benn` executable as a subprocess.
         .testTarget(name: "BennCLITests", dependencies: ["benn", "BennCluster", "BennTransport", "BennEnsemble"]),
     ]

@@ -1,3 +1,4 @@
+import BennCore
 import BennData
 import BennEnsemble
 import BennTensor
@@ -69,13 +70,11 @@ public final class Coordinator {
     let preparer = DispatchQueue(label: "benn.coordinator.prepare")
     let finisher = DispatchQueue(label: "benn.coordinator.finish")
 
-    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-
     public init(config: CoordinatorConfig, log: @escaping @Sendable (String) -> Void) throws {
         self.config = config
         // Log lines are written on their own thread, in order: formatting them (time
         // stamps) is not the event loop's work.
-        MemoryTuning.keepLargeBuffers()
+        HeapTuning.keepBuffers(upTo: Int(Wire.maxMessageBytes))
         let logQueue = DispatchQueue(label: "benn.coordinator.log")
         self.logQueue = logQueue
         self.log = { line in logQueue.async { EventLoopPriority.background(); log(line) } }
@@ -196,7 +195,7 @@ public final class Coordinator {
                 if ready[0].contains(.readable) {
                     // Drain what is queued before timers, so bursts are served promptly.
                     var budget = 256
-                    var started = Coordinator.now()
+                    var started = MonotonicClock.seconds()
                     while budget > 0 {
                         var userID: String?
                         let frames: [[UInt8]]?
@@ -207,7 +206,7 @@ public final class Coordinator {
                             frames = try socket.receive(timeoutMilliseconds: 0)
                         }
                         guard let frames, let peer = frames.first else { break }
-                        let now = Coordinator.now()
+                        let now = MonotonicClock.seconds()
                         // Taking a large message off the socket copies it: timed, since it
                         // holds up everything queued behind it.
                         if frames.count > 3 && frames[3...].reduce(0, { $0 + $1.count }) >= 1 << 20 {
@@ -215,11 +214,11 @@ public final class Coordinator {
                         }
                         perform(state.receive(Array(frames.dropFirst()), from: peer, userID: userID, now: now))
                         budget -= 1
-                        started = Coordinator.now()
+                        started = MonotonicClock.seconds()
                     }
                 }
-                for completion in sink.events.take() { perform(state.complete(completion, now: Coordinator.now())) }
-                perform(state.tick(now: Coordinator.now()))
+                for completion in sink.events.take() { perform(state.complete(completion, now: MonotonicClock.seconds())) }
+                perform(state.tick(now: MonotonicClock.seconds()))
             } catch {
                 log("socket error: \(error)")
                 Thread.sleep(forTimeInterval: 0.05)
@@ -232,7 +231,7 @@ public final class Coordinator {
     func send(_ peer: [UInt8], _ frames: [[UInt8]]) {
         do {
             if try !socket.send([peer] + frames, dontWait: true) {
-                perform(state.stalled(peer, now: Coordinator.now()))
+                perform(state.stalled(peer, now: MonotonicClock.seconds()))
             }
         } catch {
             // A peer that went away (EHOSTUNREACH with ROUTER_MANDATORY) is handled by liveness.
@@ -265,7 +264,7 @@ public final class Coordinator {
                 send(peer, Wire.Refusal(.invalid, "the artifact of \(id) is gone from \(path)").frames())
             }
         case let .sendStatus(peer):
-            send(peer, Wire.StatusReply(state.status(now: Coordinator.now(), eventLoopCPU: EventLoopPriority.threadCPUSeconds())).frames())
+            send(peer, Wire.StatusReply(state.status(now: MonotonicClock.seconds(), eventLoopCPU: EventLoopPriority.threadCPUSeconds())).frames())
         case let .verify(v):
             let sink = self.sink
             verifier.async { EventLoopPriority.background(); sink.post(v.run()) }

@@ -1,4 +1,5 @@
 import BennBLAS
+import BennCore
 import BennData
 import BennEnsemble
 import BennKernels

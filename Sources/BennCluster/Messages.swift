@@ -1,3 +1,4 @@
+import BennCore
 import BennEnsemble
 import BennTrain
 import Foundation

@@ -1,3 +1,4 @@
+import BennCore
 import Foundation
 
 /// The wire protocol between coordinator, workers and clients (docs/PROTOCOL.md).

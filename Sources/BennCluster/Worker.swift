@@ -1,4 +1,5 @@
 import BennBLAS
+import BennCore
 import BennData
 import BennEnsemble
 import BennKernels
@@ -78,7 +79,7 @@ public final class Worker {
     let loaded = LoadedDataset()
 
     public init(config: WorkerConfig, log: @escaping @Sendable (String) -> Void) throws {
-        MemoryTuning.keepLargeBuffers()  // results are encoded and sent as one large buffer
+        HeapTuning.keepBuffers(upTo: Int(Wire.maxMessageBytes))  // results are encoded and sent as one large buffer
         self.config = config
         self.log = log
         context = try ZMQContext()
@@ -116,14 +117,14 @@ public final class Worker {
         try s.connect(config.endpoint)
         socket = s
         phase = pending == nil && unacknowledged == nil && trainingThread == nil ? .joining : phase
-        lastHeard = Coordinator.now()
+        lastHeard = MonotonicClock.seconds()
         sendHello()
     }
 
     func send(_ m: Message) {
         guard let s = socket else { return }
         _ = try? s.send(m.frames(), dontWait: true)
-        lastSent = Coordinator.now()
+        lastSent = MonotonicClock.seconds()
     }
 
     func send(_ m: some WireMessage) { send(m.envelope) }
@@ -140,7 +141,7 @@ public final class Worker {
         try connect()
         log("worker \(config.name) connecting to \(config.endpoint) (\(config.threads) thread\(config.threads == 1 ? "" : "s"))")
         while !shouldStop() {
-            let now = Coordinator.now()
+            let now = MonotonicClock.seconds()
             if let frames = try? socket?.receive(timeoutMilliseconds: 20) {
                 lastHeard = now
                 backoff = 0.25
@@ -261,7 +262,7 @@ public final class Worker {
             fetchIndex = 0
             fetchBuffer = []
             fetchRequested = 0
-            fetchStarted = Coordinator.now()
+            fetchStarted = MonotonicClock.seconds()
             requestChunks()
         }
     }
@@ -308,7 +309,7 @@ public final class Worker {
             fetchBuffer = []
             fetchRequested = 0
             if fetchIndex == p.dataset.files.count {
-                let seconds = Coordinator.now() - fetchStarted, bytes = p.dataset.files.reduce(0) { $0 + $1.size }
+                let seconds = MonotonicClock.seconds() - fetchStarted, bytes = p.dataset.files.reduce(0) { $0 + $1.size }
                 log("dataset fetched: \(bytes) bytes in \(Int((seconds * 1000).rounded())) ms (\(Int((Double(bytes) / seconds / 1e6).rounded())) MB/s)")
                 try beginTraining()
                 return
@@ -333,7 +334,7 @@ public final class Worker {
                 let warm = try p.warmStart.map { try SafeTensors.decode($0, path: "warm start").tensors }
                 var lastProgress = 0.0
                 let result = try MemberTrainer.train(p.job, data: data, warmStart: warm) { event in
-                    let now = Coordinator.now()
+                    let now = MonotonicClock.seconds()
                     guard now - lastProgress > 0.5 else { return }
                     lastProgress = now
                     if case let .batch(epoch, epochs, batch, batches, loss, accuracy, rate, _) = event {

@@ -1,3 +1,4 @@
+import BennCore
 import BennData
 import BennInference
 import BennNN

@@ -1,9 +1,9 @@
+import BennCore
 import BennData
 import BennNN
 import BennRandom
 import BennTensor
 import BennTrain
-import Dispatch
 
 /// The data an ensemble trains on: the training view (after the validation hold-out),
 /// the validation view (may be empty) and the test view.
@@ -46,7 +46,7 @@ public struct EnsembleData: Sendable {
 public enum MemberTrainer {
     public static func train(_ job: MemberJob, data: EnsembleData, warmStart: [String: Tensor]? = nil,
                              progress: (ProgressEvent) -> Void = { _ in }) throws -> MemberResult {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let watch = Stopwatch()
         var spec = job.memberSpec
         // A warm start that skips the first step keeps the binary weights it inherited.
         if warmStart != nil, spec.method.repeatFirstStep == false { spec.method.firstStepEpochs = 0 }
@@ -77,6 +77,6 @@ public enum MemberTrainer {
         return MemberResult(member: job.member,
                             tensors: Dictionary(uniqueKeysWithValues: trainer.model.namedTensors.map { ($0.name, $0.tensor) }),
                             history: trainer.history, trainingMisses: misses,
-                            seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                            seconds: watch.seconds)
     }
 }

@@ -1,4 +1,5 @@
 import BennBLAS
+import BennCore
 import BennKernels
 import BennNN
 import BennTensor
@@ -200,9 +201,9 @@ public final class InferenceNetwork: @unchecked Sendable {
             let dst = last ? UnsafeMutableRawPointer(out)
                            : workspace.raw(slot, bytes: max(64, images * step.output.bytes))
             if let timing {
-                let start = DispatchTime.now().uptimeNanoseconds
+                let watch = Stopwatch()
                 step.run(current, images: images, into: dst, workspace: workspace, threads: threads)
-                timing(i, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                timing(i, watch.seconds)
             } else {
                 step.run(current, images: images, into: dst, workspace: workspace, threads: threads)
             }

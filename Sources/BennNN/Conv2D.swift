@@ -1,4 +1,5 @@
 import BennBLAS
+import BennCore
 import BennRandom
 import BennTensor
 

@@ -1,3 +1,4 @@
+import BennCore
 import BennTensor
 import CBennOps
 

@@ -1,3 +1,4 @@
+import BennCore
 import BennTensor
 import Foundation
 
@@ -47,7 +48,7 @@ public struct InferRequest: Sendable {
     /// Parses a JSON body, or names what is wrong with it.
     public init(json bytes: [UInt8]) throws(ServeError) {
         let root: JSONValue
-        do { root = try JSONValue.parse(bytes) } catch { throw .badRequest(error.description) }
+        do { root = try JSONValue.parse(bytes) } catch { throw .badRequest("malformed JSON at byte \(error.offset): \(error.problem)") }
         guard case .object(let body) = root else { throw .badRequest("the body must be a JSON object, not \(root.kind)") }
         func wrong(_ path: String, _ expected: String, _ v: JSONValue) -> ServeError {
             .badRequest("wrong type at \(path): expected \(expected), found \(v.kind)")
@@ -72,10 +73,10 @@ public struct InferRequest: Sendable {
             guard case .array(let dims) = try field("shape") else { throw wrong("\(at).shape", "a list", try field("shape")) }
             var shape: [Int] = []
             for (d, dim) in dims.enumerated() {
-                guard case .number(let v) = dim, v.rounded() == v, abs(v) < 1e15 else {
+                guard let v = dim.intValue, v.magnitude < 1_000_000_000_000_000 else {
                     throw wrong("\(at).shape[\(d)]", "an integer", dim)
                 }
-                shape.append(Int(v))
+                shape.append(v)
             }
             var data: [Double] = []
             try InferRequest.flatten(try field("data"), path: "\(at).data", into: &data)
@@ -114,8 +115,8 @@ public struct InferRequest: Sendable {
         guard case .array(let items) = v else { throw .badRequest("wrong type at \(path): expected a list, found \(v.kind)") }
         out.reserveCapacity(out.count + items.count)
         for (k, item) in items.enumerated() {
+            if let x = item.doubleValue { out.append(x); continue }
             switch item {
-            case .number(let x): out.append(x)
             case .array: try flatten(item, path: "\(path)[\(k)]", into: &out)
             case .string("NaN"): out.append(.nan)
             case .string("Infinity"): out.append(.infinity)
@@ -263,5 +264,12 @@ public enum InferInput {
             default: return nil
             }
         }
+    }
+}
+
+extension JSONValue {
+    /// An HTTP request body: at most 64 levels of nesting (KServe V2 bodies need three).
+    public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+        try decode(bytes, maxDepth: 64)
     }
 }

@@ -1,3 +1,4 @@
+import BennCore
 import Foundation
 
 /// Counters for `GET /metrics`, rendered in the Prometheus text exposition format
@@ -18,11 +19,11 @@ public final class ServeMetrics: @unchecked Sendable {
     private var inferences = 0
     private var bucketCounts = [Int](repeating: 0, count: ServeMetrics.latencyBuckets.count)
     private var latencySum = 0.0
-    private let started = DispatchTime.now().uptimeNanoseconds
+    private let started = Stopwatch()
 
     public init() {}
 
-    public var uptimeSeconds: Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
+    public var uptimeSeconds: Double { started.seconds }
 
     public func recordRequest(endpoint: String, code: Int) {
         lock.withLock { requests[Key(endpoint: endpoint, code: code), default: 0] += 1 }

@@ -1,3 +1,4 @@
+import BennCore
 import BennData
 import BennEnsemble
 import BennTensor
@@ -110,7 +111,7 @@ public final class ServedModel: Sendable {
     /// Classifies `x` ([count] + inputShape model inputs) on the calling thread. Callers
     /// must not overlap; the server goes through ``predict(_:perMember:)``.
     public func predictNow(_ x: Tensor, perMember: Bool) -> Prediction {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let watch = Stopwatch()
         let n = x.shape[0]
         let c = manifest.classNames.count
         let outputs = inference.memberOutputs(x, threads: threads)
@@ -131,7 +132,7 @@ public final class ServedModel: Sendable {
             }
             memberClasses = mc
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let seconds = watch.seconds
         return Prediction(count: n, classCount: c, classes: classes, scores: scores, probabilities: probabilities,
                           memberClasses: memberClasses, seconds: seconds)
     }

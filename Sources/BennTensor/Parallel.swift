@@ -1,3 +1,4 @@
+import BennCore
 import Dispatch
 
 /// How many threads compute kernels may use. Set once at start-up (from the spec or
@@ -28,11 +29,4 @@ public enum Parallelism {
             }
         }
     }
-}
-
-/// Carries a non-Sendable closure or pointer into `concurrentPerform`. Every use writes
-/// disjoint memory per iteration, which is what makes this sound.
-public struct UnsafeSendableBox<T>: @unchecked Sendable {
-    public let value: T
-    public init(_ value: T) { self.value = value }
 }

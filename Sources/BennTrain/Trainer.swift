@@ -1,8 +1,8 @@
+import BennCore
 import BennData
 import BennNN
 import BennRandom
 import BennTensor
-import Dispatch
 
 /// Figures for one finished epoch.
 public struct EpochStats: Codable, Sendable, Equatable {
@@ -194,7 +194,7 @@ public final class Trainer {
             model.setActivationsBinarized(plan.binarizesActivations)
             if plan.resetsOptimizer { optimizer.reset() }
             let batches = try train.batches(batchSize: batchSize, shuffle: true, rng: &rng, augmentations: augmentations)
-            let start = DispatchTime.now().uptimeNanoseconds
+            let watch = Stopwatch()
             // Without augmentation the teacher sees the same image whenever a sample comes back,
             // so its probabilities are computed once per distinct sample instead of per batch.
             if let teacher, augmentations.isEmpty {
@@ -239,14 +239,14 @@ public final class Trainer {
                 lossSum += Double(loss) * Double(n)
                 correct += zip(Loss.argmax(logits), y).filter { $0 == $1 }.count
                 seen += n
-                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                let elapsed = watch.seconds
                 let rate = Double(seen) / max(elapsed, 1e-9)
                 let left = Double(train.count - seen) / rate + Double(epochs - epoch - 1) * Double(train.count) / rate
                 progress(.batch(epoch: epoch + 1, epochs: epochs, batch: b + 1, batches: batches.count,
                                 loss: Float(lossSum / Double(seen)), accuracy: Float(correct) / Float(seen),
                                 samplesPerSecond: rate, secondsLeft: left))
             }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let seconds = watch.seconds
             var stats = EpochStats(epoch: epoch + 1, loss: Float(lossSum / Double(max(1, seen))),
                                    trainAccuracy: Float(correct) / Float(max(1, seen)),
                                    testAccuracy: nil, validationAccuracy: nil,

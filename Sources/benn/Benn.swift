@@ -1,5 +1,5 @@
 import ArgumentParser
-import BennTensor
+import BennCore
 import BennTrain
 
 @main

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BennCluster
+import BennCore
 import BennData
 import BennEnsemble
 import BennTensor

@@ -1,10 +1,10 @@
 import ArgumentParser
+import BennCore
 import BennData
 import BennEnsemble
 import BennNN
 import BennTensor
 import BennTrain
-import Dispatch
 import Foundation
 
 /// Training an ensemble in-process (the `ensemble:` section of a spec) and the commands
@@ -12,7 +12,7 @@ import Foundation
 enum EnsembleTraining {
     static func run(spec: TrainingSpec, output: String?, report: String?) throws {
         let threads = try Runtime.configure(threads: spec.threads)
-        let wallStart = DispatchTime.now().uptimeNanoseconds
+        let wallClock = Stopwatch()
         let trainImages = try FashionMNIST.load(directory: spec.data.directory, split: .train)
         let testImages = try FashionMNIST.load(directory: spec.data.directory, split: .test)
         let data = try EnsembleData.make(spec: spec, trainImages: trainImages, testImages: testImages)
@@ -34,7 +34,7 @@ enum EnsembleTraining {
             let eval = EnsembleEvaluation.run(networks, weights: weights, rule: e.aggregation, on: test)
             EnsembleReport.printEvaluation(eval, bestPrefix: best)
         }
-        let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
+        let wall = wallClock.seconds
         Console.log("ensemble written to \(path) (\(Console.fixed(wall, 1)) s)")
         if let report {
             let eval = data.test.map { EnsembleEvaluation.run(networks, weights: weights, rule: e.aggregation, on: $0) }

@@ -1,12 +1,12 @@
 import ArgumentParser
 import BennBLAS
+import BennCore
 import BennData
 import BennEnsemble
 import BennKernels
 import BennNN
 import BennTensor
 import BennTrain
-import Dispatch
 import Foundation
 
 struct Train: ParsableCommand {
@@ -27,7 +27,7 @@ struct Train: ParsableCommand {
                 return try EnsembleTraining.run(spec: spec, output: output, report: report)
             }
             let threads = try Runtime.configure(threads: spec.threads)
-            let wallStart = DispatchTime.now().uptimeNanoseconds
+            let wallClock = Stopwatch()
             let datasets = try Datasets.load(spec)
             let trainer = try Trainer(spec: spec, for: datasets.train.base)
             let out = output ?? "\(spec.model).ckpt"
@@ -45,7 +45,7 @@ struct Train: ParsableCommand {
             try trainer.fit(train: datasets.train, test: datasets.test, validation: datasets.validation,
                             progress: progress.handle,
                             afterEpoch: { t in try t.checkpoint().write(to: out) })
-            let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
+            let wall = wallClock.seconds
             let finalAccuracy = trainer.history.last?.testAccuracy ?? 0
             print("test accuracy: \(Console.percent(finalAccuracy))")
             Console.log("model written to \(out) (\(Console.fixed(wall, 1)) s)")

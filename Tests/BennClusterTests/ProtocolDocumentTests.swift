@@ -1,5 +1,6 @@
 import XCTest
 @testable import BennCluster
+import BennCore
 import BennNN
 import BennTrain
 import Foundation

@@ -1,5 +1,6 @@
 import XCTest
 @testable import BennCluster
+import BennCore
 import BennData
 import BennEnsemble
 import BennTrain

@@ -1,7 +1,12 @@
 import Foundation
 
-/// A JSON value, for message headers that mix fixed fields and encoded structures.
-public indirect enum JSONValue: Sendable, Equatable, Codable {
+/// A JSON value (RFC 8259) and its codec: the cluster's message headers and the HTTP
+/// server's request bodies.
+///
+/// Written by hand for speed: Foundation's encoder, through `Codable`, cost the coordinator
+/// milliseconds per message, and its decoder takes tens of milliseconds on an infer body of
+/// 200,000 numbers, longer than the inference itself.
+public enum JSONValue: Sendable, Equatable, Codable {
     /// Integers keep all 64 bits (seeds are UInt64); other numbers are Doubles.
     case null, bool(Bool), int(Int64), uint(UInt64), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
 
@@ -31,9 +36,8 @@ public indirect enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 
-    /// Compact UTF-8 JSON with object keys sorted (equal values give equal bytes). Written
-    /// by hand: Foundation's encoder, through `Codable`, cost the coordinator milliseconds per
-    /// message. Non-finite numbers, which JSON cannot carry, are written as `null`.
+    /// Compact UTF-8 JSON with object keys sorted (equal values give equal bytes).
+    /// Non-finite numbers, which JSON cannot carry, are written as `null`.
     public func encoded() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(64)
@@ -43,17 +47,23 @@ public indirect enum JSONValue: Sendable, Equatable, Codable {
 
     /// Parses one JSON value (RFC 8259; surrounding white space allowed, nothing after it).
     /// Integers without fraction or exponent keep all their bits (`int`, or `uint` above
-    /// Int64.max); other numbers are Doubles. Nesting is limited to 512 levels, so hostile
-    /// input cannot exhaust the stack.
-    public static func decode(_ bytes: [UInt8]) throws -> JSONValue {
-        try bytes.withUnsafeBufferPointer { buffer in
-            var parser = JSONParser(bytes: buffer)
-            parser.skipSpace()
-            let value = try parser.value(depth: 0)
-            parser.skipSpace()
-            guard parser.index == buffer.count else { throw parser.fail("unexpected data after the JSON value") }
-            return value
+    /// Int64.max); other numbers are Doubles, and one that overflows a Double is refused.
+    /// Arrays and objects nest at most `maxDepth` levels, so hostile input cannot exhaust
+    /// the stack.
+    public static func decode(_ bytes: [UInt8], maxDepth: Int = 512) throws(JSONSyntaxError) -> JSONValue {
+        let result: Result<JSONValue, JSONSyntaxError> = bytes.withUnsafeBufferPointer { buffer in
+            var parser = JSONParser(bytes: buffer, maxDepth: maxDepth)
+            do throws(JSONSyntaxError) {
+                parser.skipSpace()
+                let value = try parser.value(depth: 0)
+                parser.skipSpace()
+                guard parser.index == buffer.count else { throw parser.fail("unexpected data after the JSON value") }
+                return .success(value)
+            } catch {
+                return .failure(error)
+            }
         }
+        return try result.get()
     }
 
     /// Any Encodable as a JSON value.
@@ -73,19 +83,48 @@ public indirect enum JSONValue: Sendable, Equatable, Codable {
         default: return nil
         }
     }
+
+    /// The value as a Double, if it is a number (integers above 2^53 rounded).
+    public var doubleValue: Double? {
+        switch self {
+        case let .int(i): return Double(i)
+        case let .uint(u): return Double(u)
+        case let .number(n): return n
+        default: return nil
+        }
+    }
+
+    /// Short name of the kind of value, for error messages.
+    public var kind: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .int, .uint, .number: return "a number"
+        case .string: return "a string"
+        case .array: return "a list"
+        case .object: return "an object"
+        }
+    }
+
+    /// An object's member, or nil (also when the value is not an object).
+    public subscript(key: String) -> JSONValue? {
+        if case let .object(o) = self { return o[key] }
+        return nil
+    }
 }
 
 /// Why a JSON text was refused, with the byte offset.
-public struct JSONSyntaxError: Error, CustomStringConvertible {
+public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable {
     public let offset: Int
     public let problem: String
     public var description: String { "invalid JSON at byte \(offset): \(problem)" }
 }
 
-enum JSONWriter {
+/// Appends JSON text to a byte buffer (for messages assembled from pre-encoded pieces).
+public enum JSONWriter {
     static let hex = Array("0123456789abcdef".utf8)
 
-    static func write(_ v: JSONValue, into out: inout [UInt8]) {
+    public static func write(_ v: JSONValue, into out: inout [UInt8]) {
         switch v {
         case .null: out += [0x6e, 0x75, 0x6c, 0x6c]
         case let .bool(b): out += b ? Array("true".utf8) : Array("false".utf8)
@@ -113,7 +152,8 @@ enum JSONWriter {
         }
     }
 
-    static func string(_ s: String, into out: inout [UInt8]) {
+    /// Appends `s` as a JSON string literal.
+    public static func string(_ s: String, into out: inout [UInt8]) {
         out.append(0x22)
         for b in s.utf8 {
             switch b {
@@ -132,10 +172,13 @@ enum JSONWriter {
 
 struct JSONParser {
     let bytes: UnsafeBufferPointer<UInt8>
+    let maxDepth: Int
     var index = 0
-    static let maxDepth = 512
 
-    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+        self.bytes = bytes
+        self.maxDepth = maxDepth
+    }
 
     func fail(_ problem: String) -> JSONSyntaxError { JSONSyntaxError(offset: index, problem: problem) }
 
@@ -143,18 +186,18 @@ struct JSONParser {
         while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0a || bytes[index] == 0x0d || bytes[index] == 0x09 { index += 1 }
     }
 
-    mutating func literal(_ word: [UInt8], _ value: JSONValue) throws -> JSONValue {
+    mutating func literal(_ word: [UInt8], _ value: JSONValue) throws(JSONSyntaxError) -> JSONValue {
         guard index + word.count <= bytes.count else { throw fail("truncated literal") }
         for i in 0..<word.count where bytes[index + i] != word[i] { throw fail("unknown literal") }
         index += word.count
         return value
     }
 
-    mutating func value(depth: Int) throws -> JSONValue {
-        guard depth < JSONParser.maxDepth else { throw fail("nested deeper than \(JSONParser.maxDepth) levels") }
+    mutating func value(depth: Int) throws(JSONSyntaxError) -> JSONValue {
         guard index < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[index] {
         case 0x7b: // {
+            guard depth < maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
             index += 1
             var object: [String: JSONValue] = [:]
             skipSpace()
@@ -175,6 +218,7 @@ struct JSONParser {
                 throw fail("expected ',' or '}'")
             }
         case 0x5b: // [
+            guard depth < maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
             index += 1
             var array: [JSONValue] = []
             skipSpace()
@@ -203,11 +247,18 @@ struct JSONParser {
         return index - start
     }
 
-    mutating func number() throws -> JSONValue {
+    mutating func number() throws(JSONSyntaxError) -> JSONValue {
         let start = index
-        if bytes[index] == 0x2d { index += 1 }
+        let negative = bytes[index] == 0x2d
+        if negative { index += 1 }
         let intStart = index
-        let n = digits()
+        // Up to 18 digits fit an Int64 whatever they are: read without allocating.
+        var magnitude: Int64 = 0
+        while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+            if index - intStart < 18 { magnitude = magnitude &* 10 &+ Int64(bytes[index] &- 0x30) }
+            index += 1
+        }
+        let n = index - intStart
         guard n > 0 else { throw fail("a number needs digits") }
         guard n == 1 || bytes[intStart] != 0x30 else { throw fail("leading zeros are not allowed") }
         var integral = true
@@ -222,16 +273,17 @@ struct JSONParser {
             if index < bytes.count, bytes[index] == 0x2b || bytes[index] == 0x2d { index += 1 }
             guard digits() > 0 else { throw fail("an exponent needs digits") }
         }
+        if integral && n <= 18 { return .int(negative ? -magnitude : magnitude) }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if integral {
             if let i = Int64(text) { return .int(i) }
             if let u = UInt64(text) { return .uint(u) }
         }
-        guard let d = Double(text), d.isFinite else { throw fail("number out of range") }
+        guard let d = Double(text), d.isFinite else { throw fail("number out of range (non-finite as a Double): \(text)") }
         return .number(d)
     }
 
-    mutating func hex4() throws -> UInt32 {
+    mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
         guard index + 4 <= bytes.count else { throw fail("truncated \\u escape") }
         var v: UInt32 = 0
         for _ in 0..<4 {
@@ -249,7 +301,7 @@ struct JSONParser {
         return v
     }
 
-    mutating func string() throws -> String {
+    mutating func string() throws(JSONSyntaxError) -> String {
         index += 1 // opening quote
         let start = index
         // Fast path: no escapes.
