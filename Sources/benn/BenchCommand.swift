@@ -63,11 +63,11 @@ struct BenchTraining: ParsableCommand {
                     spec.data.directory = data
                     spec.data.limit = limit ?? 0
                     spec.train.epochs = model.hasPrefix("f") ? (floatEpochs ?? epochs) : epochs
-                    let datasets = try Datasets.load(spec)
-                    let trainer = try Trainer(spec: spec, for: datasets.train.base)
+                    let datasets = try TrainingData.prepare(spec: spec).data
+                    let trainer = try Trainer(spec: spec, for: datasets.training.base)
                     let start = DispatchTime.now().uptimeNanoseconds
                     let progress = Console.TrainingProgress()
-                    try trainer.fit(train: datasets.train, test: datasets.test, progress: progress.handle)
+                    try trainer.fit(train: datasets.training, test: datasets.test, progress: progress.handle)
                     let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                     let rates = trainer.history.map(\.samplesPerSecond)
                     // The first epoch includes warm-up (page faults, BLAS buffers); the

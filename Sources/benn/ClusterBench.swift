@@ -242,10 +242,8 @@ struct BenchCluster: ParsableCommand {
     /// and takes the median time per thread count (data loading excluded).
     func ceiling(specPath: String) throws -> Ceiling {
         let spec = try SpecParser.load(path: specPath)
-        let train = try FashionMNIST.load(directory: spec.data.directory, split: .train)
-        let test = try FashionMNIST.load(directory: spec.data.directory, split: .test)
-        let data = try EnsembleData.make(spec: spec, trainImages: train, testImages: test)
-        let state = EnsembleState(spec: spec, trainingCount: data.training.count, classes: train.classCount)
+        let (images, data) = try TrainingData.prepare(spec: spec)
+        let state = EnsembleState(spec: spec, trainingCount: data.training.count, classes: images.train.classCount)
         var times: [Int: [Double]] = [1: [], 2: []]
         let saved = Parallelism.threads
         defer { Parallelism.threads = saved }
@@ -293,8 +291,8 @@ struct BenchCluster: ParsableCommand {
         // Many specs of 10 members each, queued at once: realistic ensemble sizes.
         spec.ensemble.members = 10
         let specCount = max(1, jobs / 10)
-        let images = try FashionMNIST.load(directory: dir + "/data", split: .train)
-        let data = try EnsembleData.make(spec: spec, trainImages: images, testImages: nil)
+        let images = try TrainingData.load(spec: spec).train
+        let data = try TrainingData.make(spec: spec, trainImages: images, testImages: nil)
         let member = try MemberTrainer.train(EnsembleState(spec: spec, trainingCount: data.training.count, classes: 10).job(0), data: data)
         var tensorFile = SafeTensors()
         for (k, v) in member.tensors { tensorFile.set(k, v) }

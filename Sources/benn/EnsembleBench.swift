@@ -74,8 +74,7 @@ struct BenchEnsemble: ParsableCommand {
             base.data.directory = data
             base.data.limit = limit ?? 0
             base.train.epochs = epochs
-            let trainImages = try FashionMNIST.load(directory: data, split: .train)
-            let testImages = try FashionMNIST.load(directory: data, split: .test)
+            let (trainImages, testImages) = try TrainingData.load(spec: base)
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("benn-bench-ensemble-\(getpid())").path
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: work) }
@@ -89,7 +88,7 @@ struct BenchEnsemble: ParsableCommand {
                 var spec = base
                 spec.ensemble.strategy = strategy
                 spec.ensemble.members = members
-                let dataViews = try EnsembleData.make(spec: spec, trainImages: trainImages, testImages: nil)
+                let dataViews = try TrainingData.make(spec: spec, trainImages: trainImages, testImages: nil)
                 let start = DispatchTime.now().uptimeNanoseconds
                 let progress = Console.TrainingProgress()
                 let ensemble = try EnsembleRunner.run(spec: spec, data: dataViews, log: Console.log, memberProgress: { _, e in progress.handle(e) })
@@ -123,7 +122,7 @@ struct BenchEnsemble: ParsableCommand {
             if floatSpec.train.epochs > 0 {
                 let trainer = try Trainer(spec: floatSpec, for: trainImages)
                 let progress = Console.TrainingProgress()
-                try trainer.fit(train: try EnsembleData.make(spec: floatSpec, trainImages: trainImages, testImages: nil).training, progress: progress.handle)
+                try trainer.fit(train: try TrainingData.make(spec: floatSpec, trainImages: trainImages, testImages: nil).training, progress: progress.handle)
                 floatAccuracy = Double(trainer.evaluate(test).accuracy)
                 // Serving the float model needs only its parameters and buffers, not optimizer state.
                 floatBytes = trainer.model.namedTensors.reduce(0) { $0 + $1.tensor.count * 4 }

@@ -13,21 +13,17 @@ enum EnsembleTraining {
     static func run(spec: TrainingSpec, output: String?, report: String?) throws {
         let threads = try Runtime.configure(threads: spec.threads)
         let wallStart = DispatchTime.now().uptimeNanoseconds
-        let trainImages = try FashionMNIST.load(directory: spec.data.directory, split: .train)
-        let testImages = try FashionMNIST.load(directory: spec.data.directory, split: .test)
-        let data = try EnsembleData.make(spec: spec, trainImages: trainImages, testImages: testImages)
+        let (images, data) = try TrainingData.prepare(spec: spec)
         let e = spec.ensemble
         Console.log("training a \(e.strategy.rawValue) ensemble of \(e.members) \(spec.model) members on \(data.training.count) samples (\(threads) threads)")
         let progress = Console.TrainingProgress()
         let ensemble = try EnsembleRunner.run(spec: spec, data: data, log: Console.log, memberProgress: { _, event in progress.handle(event) })
-        let networks = try ensemble.networks()
-        let weights = ensemble.state.members.map(\.alpha)
-        let (best, validationAccuracies) = EnsembleEvaluation.bestPrefix(networks, weights: weights, rule: e.aggregation, validation: data.validation)
-        if !validationAccuracies.isEmpty {
-            Console.log("validation accuracy by members: \(validationAccuracies.map { Console.percent(Float($0)) }.joined(separator: " ")); keeping the first \(best)")
+        let assembly = try EnsembleArtifact.assemble(ensemble, classNames: images.train.classNames, datasetHash: images.train.contentHash,
+                                                     validation: data.validation)
+        let (artifact, networks, weights, best) = (assembly.artifact, assembly.networks, assembly.weights, assembly.bestPrefix)
+        if !assembly.validationAccuracies.isEmpty {
+            Console.log("validation accuracy by members: \(assembly.validationAccuracies.map { Console.percent(Float($0)) }.joined(separator: " ")); keeping the first \(best)")
         }
-        let artifact = EnsembleArtifact(ensemble: ensemble, classNames: trainImages.classNames, datasetHash: trainImages.contentHash,
-                                        bestPrefix: best, environment: RuntimeInfo.versions)
         let path = output ?? "\(spec.model)-\(e.strategy.rawValue)\(e.members).benn"
         try artifact.write(to: path)
         if let test = data.test {

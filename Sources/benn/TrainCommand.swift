@@ -28,8 +28,8 @@ struct Train: ParsableCommand {
             }
             let threads = try Runtime.configure(threads: spec.threads)
             let wallStart = DispatchTime.now().uptimeNanoseconds
-            let datasets = try Datasets.load(spec)
-            let trainer = try Trainer(spec: spec, for: datasets.train.base)
+            let datasets = try TrainingData.prepare(spec: spec).data
+            let trainer = try Trainer(spec: spec, for: datasets.training.base)
             let out = output ?? "\(spec.model).ckpt"
             if let resume {
                 do {
@@ -39,10 +39,10 @@ struct Train: ParsableCommand {
                 }
                 Console.log("resumed from \(resume) after epoch \(trainer.completedEpochs)")
             }
-            Console.log("training \(spec.model) (\(trainer.model.parameterCount) parameters) on \(datasets.train.count) samples, \(spec.train.epochs) epochs, batch \(spec.train.batchSize), seed \(spec.seed), \(threads) threads")
+            Console.log("training \(spec.model) (\(trainer.model.parameterCount) parameters) on \(datasets.training.count) samples, \(spec.train.epochs) epochs, batch \(spec.train.batchSize), seed \(spec.seed), \(threads) threads")
             Console.log("compute: BLAS kernel \(BLAS.coreName) [\(BLAS.coreChoice)], binary kernels \(BinaryKernels.active.rawValue)")
             let progress = Console.TrainingProgress()
-            try trainer.fit(train: datasets.train, test: datasets.test, validation: datasets.validation,
+            try trainer.fit(train: datasets.training, test: datasets.test, validation: datasets.validation,
                             progress: progress.handle,
                             afterEpoch: { t in try t.checkpoint().write(to: out) })
             let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
@@ -50,7 +50,7 @@ struct Train: ParsableCommand {
             print("test accuracy: \(Console.percent(finalAccuracy))")
             Console.log("model written to \(out) (\(Console.fixed(wall, 1)) s)")
             if let report {
-                try TrainingReport(trainer: trainer, wallSeconds: wall, datasetHash: datasets.train.base.contentHash, threads: threads)
+                try TrainingReport(trainer: trainer, wallSeconds: wall, datasetHash: datasets.training.base.contentHash, threads: threads)
                     .write(to: report)
                 Console.log("report written to \(report)")
             }
@@ -79,7 +79,7 @@ struct Eval: ParsableCommand {
             let checkpoint = try Checkpoint.read(from: modelPath)
             let model = try checkpoint.makeModel()
             let directory = data ?? checkpoint.spec.data.directory
-            let images = try FashionMNIST.load(directory: directory, split: which)
+            let images = try TrainingData.load(directory: directory, split: which)
             let (accuracy, loss) = Evaluation.run(model, on: DatasetView.all(images))
             print("\(split) accuracy: \(Console.percent(accuracy)) (loss \(Console.fixed(Double(loss), 4)), \(images.count) samples, model \(checkpoint.model.name), \(checkpoint.completedEpochs) epochs)")
             if let report {
@@ -95,7 +95,7 @@ struct Eval: ParsableCommand {
 extension Eval {
     func evalEnsemble(_ which: FashionMNIST.Split) throws {
         let a = try EnsembleArtifact.read(from: modelPath)
-        let images = try FashionMNIST.load(directory: data ?? a.manifest.provenance.spec.data.directory, split: which)
+        let images = try TrainingData.load(directory: data ?? a.manifest.provenance.spec.data.directory, split: which)
         guard images.classNames.count == a.manifest.classNames.count else {
             throw ValidationError("the data has \(images.classNames.count) classes, the ensemble \(a.manifest.classNames.count)")
         }
@@ -128,19 +128,5 @@ enum Runtime {
         let n = requested ?? ProcessInfo.processInfo.activeProcessorCount
         Parallelism.threads = max(1, n)
         return Parallelism.threads
-    }
-}
-
-/// The training, validation and test views a spec asks for.
-struct Datasets {
-    var train: DatasetView
-    var validation: DatasetView?
-    var test: DatasetView
-
-    static func load(_ spec: TrainingSpec) throws -> Datasets {
-        let trainImages = try FashionMNIST.load(directory: spec.data.directory, split: .train)
-        let testImages = try FashionMNIST.load(directory: spec.data.directory, split: .test)
-        let views = try EnsembleData.make(spec: spec, trainImages: trainImages, testImages: testImages)
-        return Datasets(train: views.training, validation: views.validation, test: views.test!)
     }
 }
