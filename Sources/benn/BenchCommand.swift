@@ -1,4 +1,5 @@
 import ArgumentParser
+import BennBench
 import BennBLAS
 import BennData
 import BennInference
@@ -150,10 +151,6 @@ struct BenchKernels: ParsableCommand {
         times.sort()
         return Double(s.m) * Double(s.n) * Double(s.k) / times[times.count / 2] / 1e9
     }
-}
-
-extension String {
-    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }
 
 /// Folded packed inference against the float twins on BLAS, in one run.

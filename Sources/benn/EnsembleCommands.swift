@@ -1,4 +1,5 @@
 import ArgumentParser
+import BennBench
 import BennData
 import BennEnsemble
 import BennNN

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BennBench
 import BennBLAS
 import BennData
 import BennInference
