@@ -29,8 +29,10 @@ struct BenchTraining: ParsableCommand {
     var floatEpochs: Int?
     @Option(help: "Use only the first N training samples (quick runs).") var limit: Int?
     @Option(help: "Data directory.") var data: String = FashionMNIST.defaultDirectory
-    @Option(help: "Compute threads (default: all cores).") var threads: Int?
-    @Option(help: "Write the figures as JSON here.") var report: String?
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int? { threadOptions.threads }
+    @OptionGroup var reportOptions: ReportOptions
+    var report: String? { reportOptions.report }
 
     struct Row: Codable {
         var model: String
@@ -100,7 +102,8 @@ struct BenchKernels: ParsableCommand {
         commandName: "kernels",
         abstract: "Binary GEMM GMAC/s per path and thread count, and the ratio against BLAS sgemm on the same shapes.")
 
-    @Option(help: "Write the figures as JSON here.") var report: String?
+    @OptionGroup var reportOptions: ReportOptions
+    var report: String? { reportOptions.report }
 
     struct Row: Codable {
         var path: String
@@ -160,7 +163,8 @@ struct BenchInference: ParsableCommand {
         abstract: "Images/s and latency of folded bcnn/bmlp vs float fcnn/fmlp at batch 1 and 256, 1 and 2 threads.")
 
     @Option(help: "Comma-separated models.") var models: String = "bcnn,fcnn,bmlp,fmlp"
-    @Option(help: "Write the figures as JSON here.") var report: String?
+    @OptionGroup var reportOptions: ReportOptions
+    var report: String? { reportOptions.report }
 
     func run() throws {
         try reportingErrors {

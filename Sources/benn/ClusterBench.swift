@@ -36,7 +36,8 @@ struct BenchCluster: ParsableCommand {
     var transferRuns: Int = 3
     @Option(name: .customLong("cluster-binary"), help: "Run the coordinators and workers from this benn executable (to compare builds in one command).")
     var clusterBinary: String?
-    @Option(help: "Write the figures as JSON here.") var report: String?
+    @OptionGroup var reportOptions: ReportOptions
+    var report: String? { reportOptions.report }
 
     struct ScalingResult: Codable {
         var workers: Int; var threadsPerWorker: Int; var seconds: Double

@@ -30,8 +30,10 @@ struct BenchEnsemble: ParsableCommand {
     @Option(name: .customLong("keep-artifacts"), help: "Keep each strategy's artifact in this directory (for `benn eval`).") var keepArtifacts: String?
     @Option(help: "Use only the first N training samples.") var limit: Int?
     @Option(help: "Data directory.") var data: String = FashionMNIST.defaultDirectory
-    @Option(help: "Compute threads (default: all cores).") var threads: Int?
-    @Option(help: "Write the figures as JSON here.") var report: String?
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int? { threadOptions.threads }
+    @OptionGroup var reportOptions: ReportOptions
+    var report: String? { reportOptions.report }
 
     func run() throws {
         try reportingErrors {

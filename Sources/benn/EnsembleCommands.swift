@@ -95,7 +95,8 @@ struct Predict: ParsableCommand {
     @Argument(help: "An IDX image file (gzip or raw), e.g. t10k-images-idx3-ubyte.gz, or PNG images of the model's size.") var inputs: [String]
     @Option(help: "Classify only the first N images.") var limit: Int?
     @Flag(help: "Also print each member's prediction.") var members = false
-    @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int? { threadOptions.threads }
 
     func run() throws {
         try reportingErrors {

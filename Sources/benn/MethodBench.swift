@@ -28,8 +28,10 @@ struct BenchMethods: ParsableCommand {
     @Option(help: "Use only the first N training samples (quick runs).") var limit: Int?
     @Option(help: "Use only the first N test samples.") var testLimit: Int?
     @Option(help: "Data directory.") var data: String = FashionMNIST.defaultDirectory
-    @Option(help: "Compute threads (default: all cores).") var threads: Int?
-    @Option(help: "Write the figures as JSON here.") var report: String?
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int? { threadOptions.threads }
+    @OptionGroup var reportOptions: ReportOptions
+    var report: String? { reportOptions.report }
     @Flag(help: "Only measure folded inference of every method's network (untrained weights; speed does not depend on them), all in one pass.")
     var inferenceOnly = false
     @Flag(name: .customLong("steps"), help: "With --inference-only: also print each compiled step's share of one thread's time on 256 images (best of 5 per step).")

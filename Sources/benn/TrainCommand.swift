@@ -17,7 +17,8 @@ struct Train: ParsableCommand {
 
     @OptionGroup var specOptions: SpecOptions
     @Option(name: [.short, .long], help: "Where to write the trained model.") var output: String?
-    @Option(help: "Write a JSON report of the run here.") var report: String?
+    @OptionGroup var reportOptions: ReportOptions
+    var report: String? { reportOptions.report }
     @Option(help: "Resume from this checkpoint (written by an earlier run of the same spec).") var resume: String?
 
     func run() throws {
@@ -65,8 +66,10 @@ struct Eval: ParsableCommand {
     @Argument(help: "A model file written by `benn train`.") var modelPath: String
     @Option(help: "Directory with the IDX files (default: the one the model was trained on).") var data: String?
     @Option(help: "Split to evaluate: train or test.") var split: String = "test"
-    @Option(help: "Compute threads (default: all cores).") var threads: Int?
-    @Option(help: "Write a JSON report here.") var report: String?
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int? { threadOptions.threads }
+    @OptionGroup var reportOptions: ReportOptions
+    var report: String? { reportOptions.report }
 
     func run() throws {
         try reportingErrors {
