@@ -2,7 +2,9 @@
 import PackageDescription
 
 // Dependency graph (one way, top to bottom):
-//   benn (executable) -> BennServe, BennCluster -> BennEnsemble -> BennTrain, BennInference
+//   benn (executable) -> BennBench, BennServe, BennCluster -> BennEnsemble -> BennTrain, BennInference
+//   BennBench -> BennCluster, BennEnsemble (benchmarks; benn keeps only their commands)
+//   BennTrain owns TrainingData (loading a spec's data and its views); BennEnsemble owns EnsembleArtifact.assemble
 //   BennCluster -> BennTransport -> CZMQ
 //   BennTrain -> BennNN -> BennKernels -> CBennKernels;  BennTrain -> BennData -> BennRandom, CZlib, CBennHash
 //   BennNN -> BennTensor -> BennCore, BennBLAS, BennRandom;  BennInference -> BennNN
@@ -50,8 +52,12 @@ let package = Package(
             "BennCore", "BennEnsemble", "BennData", "BennTensor", "BennTrain",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
+        // The benchmarks behind `benn bench` (the command definitions stay in benn).
+        .target(name: "BennBench", dependencies: [
+            "BennCluster", "BennTransport", "BennEnsemble", "BennTrain", "BennInference", "BennNN", "BennData", "BennTensor", "BennKernels", "BennBLAS",
+        ]),
         .executableTarget(name: "benn", dependencies: [
-            "BennCore", "BennTensor", "BennTrain", "BennEnsemble", "BennCluster", "BennInference", "BennServe",
+            "BennCore", "BennBench", "BennTensor", "BennTrain", "BennEnsemble", "BennCluster", "BennInference", "BennServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BennCoreTests", dependencies: ["BennCore"]),

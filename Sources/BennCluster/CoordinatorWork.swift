@@ -18,21 +18,19 @@ enum CoordinatorWork {
         // Decompressing the images and hashing the files for workers are independent: done
         // side by side (workers wait for this before their first job).
         let directory = run.spec.data.directory
-        let loaded = ResultSlots<(LabeledImages?, DatasetManifest?)>(count: 3)
-        DispatchQueue.concurrentPerform(iterations: 3) { part in
+        let spec = run.spec
+        let loaded = ResultSlots<((train: LabeledImages, test: LabeledImages)?, DatasetManifest?)>(count: 2)
+        DispatchQueue.concurrentPerform(iterations: 2) { part in
             loaded.set(part) {
-                switch part {
-                case 0: return (try FashionMNIST.load(directory: directory, split: .train), nil)
-                case 1: return (try FashionMNIST.load(directory: directory, split: .test), nil)
-                default: return (nil, try datasets.register(directory: directory))
-                }
+                if part == 0 { return (try TrainingData.load(spec: spec), nil) }
+                return (nil, try datasets.register(directory: directory))
             }
         }
         let parts = try loaded.values()
-        let trainImages = parts[0].0!, testImages = parts[1].0!
-        let data = try EnsembleData.make(spec: run.spec, trainImages: trainImages, testImages: testImages)
+        let trainImages = parts[0].0!.train, testImages = parts[0].0!.test
+        let data = try TrainingData.make(spec: run.spec, trainImages: trainImages, testImages: testImages)
         run.data = data
-        run.dataset = parts[2].1!
+        run.dataset = parts[1].1!
         run.model = try run.spec.modelDescription(inputShape: trainImages.imageShape, classes: trainImages.classCount)
         run.classNames = trainImages.classNames
         run.expectedShapes = Dictionary(uniqueKeysWithValues: try Sequential(run.model!, seed: 0).namedTensors.map { ($0.name, $0.tensor.shape) })
@@ -60,12 +58,8 @@ enum CoordinatorWork {
         }
         let tensors = Dictionary(uniqueKeysWithValues: zip(members, try read.values()))
         let ensemble = TrainedEnsemble(state: job.state, model: job.model, tensors: tensors)
-        let networks = try ensemble.networks()
-        let best = EnsembleEvaluation.bestPrefix(networks, weights: job.state.members.map(\.alpha),
-                                                 rule: job.state.spec.ensemble.aggregation, validation: job.data.validation).count
-        let artifact = EnsembleArtifact(ensemble: ensemble, classNames: job.classNames, datasetHash: job.datasetHash,
-                                        bestPrefix: best, environment: environment)
-        try artifact.write(to: job.path)
+        try EnsembleArtifact.assemble(ensemble, classNames: job.classNames, datasetHash: job.datasetHash,
+                                      validation: job.data.validation, environment: environment).artifact.write(to: job.path)
     }
 
     static var environment: [String: String] {

@@ -330,7 +330,7 @@ public final class Worker {
             let p = box.value
             do {
                 let (train, test) = try loaded.images(folder: folder)
-                let data = try EnsembleData.make(spec: p.job.spec, trainImages: train, testImages: test)
+                let data = try TrainingData.make(spec: p.job.spec, trainImages: train, testImages: test)
                 let warm = try p.warmStart.map { try SafeTensors.decode($0, path: "warm start").tensors }
                 var lastProgress = 0.0
                 let result = try MemberTrainer.train(p.job, data: data, warmStart: warm) { event in
@@ -370,10 +370,9 @@ final class LoadedDataset: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if self.folder == folder, let images { return images }
-        let train = try FashionMNIST.load(directory: folder, split: .train)
-        let test = try FashionMNIST.load(directory: folder, split: .test)
+        let loaded = try TrainingData.load(directory: folder)
         self.folder = folder
-        images = (train, test)
-        return (train, test)
+        images = loaded
+        return loaded
     }
 }

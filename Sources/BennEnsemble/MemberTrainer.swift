@@ -5,41 +5,9 @@ import BennRandom
 import BennTensor
 import BennTrain
 
-/// The data an ensemble trains on: the training view (after the validation hold-out),
-/// the validation view (may be empty) and the test view.
-public struct EnsembleData: Sendable {
-    public var training: DatasetView
-    public var validation: DatasetView?
-    public var test: DatasetView?
-
-    public init(training: DatasetView, validation: DatasetView?, test: DatasetView?) {
-        self.training = training
-        self.validation = validation
-        self.test = test
-    }
-
-    /// The views a spec asks for, from loaded training and test images.
-    /// - Throws: `SpecError` naming the keys when the spec leaves no training or test data.
-    public static func make(spec: TrainingSpec, trainImages: LabeledImages, testImages: LabeledImages?) throws -> EnsembleData {
-        _ = try spec.sampleCounts(trainingSamples: trainImages.count, testSamples: testImages?.count,
-                                  imageSize: (trainImages.height, trainImages.width))
-        var train = DatasetView.all(trainImages)
-        if spec.data.limit > 0 && spec.data.limit < train.count {
-            train = try DatasetView.subset(trainImages, indices: Array(0..<spec.data.limit))
-        }
-        var validation: DatasetView? = nil
-        if spec.data.validation > 0 {
-            let parts = try train.split(validationCount: spec.data.validation, seed: spec.seed)
-            train = parts.training
-            validation = parts.validation
-        }
-        var test = testImages.map { DatasetView.all($0) }
-        if let t = testImages, spec.data.testLimit > 0 && spec.data.testLimit < t.count {
-            test = try DatasetView.subset(t, indices: Array(0..<spec.data.testLimit))
-        }
-        return EnsembleData(training: train, validation: validation, test: test)
-    }
-}
+/// The data an ensemble trains on: the spec's training, validation and test views
+/// (`TrainingData` in BennTrain; the name ensemble code has always used).
+public typealias EnsembleData = TrainingData
 
 /// Trains one ensemble member from its job. The same function runs in-process and on
 /// cluster workers, which is what makes their members bit-identical.

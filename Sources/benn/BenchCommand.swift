@@ -1,4 +1,5 @@
 import ArgumentParser
+import BennBench
 import BennBLAS
 import BennData
 import BennInference
@@ -28,8 +29,10 @@ struct BenchTraining: ParsableCommand {
     var floatEpochs: Int?
     @Option(help: "Use only the first N training samples (quick runs).") var limit: Int?
     @Option(help: "Data directory.") var data: String = FashionMNIST.defaultDirectory
-    @Option(help: "Compute threads (default: all cores).") var threads: Int?
-    @Option(help: "Write the figures as JSON here.") var report: String?
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int? { threadOptions.threads }
+    @OptionGroup var reportOptions: ReportOptions
+    var report: String? { reportOptions.report }
 
     struct Row: Codable {
         var model: String
@@ -63,11 +66,11 @@ struct BenchTraining: ParsableCommand {
                     spec.data.directory = data
                     spec.data.limit = limit ?? 0
                     spec.train.epochs = model.hasPrefix("f") ? (floatEpochs ?? epochs) : epochs
-                    let datasets = try Datasets.load(spec)
-                    let trainer = try Trainer(spec: spec, for: datasets.train.base)
+                    let datasets = try TrainingData.prepare(spec: spec).data
+                    let trainer = try Trainer(spec: spec, for: datasets.training.base)
                     let start = DispatchTime.now().uptimeNanoseconds
                     let progress = Console.TrainingProgress()
-                    try trainer.fit(train: datasets.train, test: datasets.test, progress: progress.handle)
+                    try trainer.fit(train: datasets.training, test: datasets.test, progress: progress.handle)
                     let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                     let rates = trainer.history.map(\.samplesPerSecond)
                     // The first epoch includes warm-up (page faults, BLAS buffers); the
@@ -99,7 +102,8 @@ struct BenchKernels: ParsableCommand {
         commandName: "kernels",
         abstract: "Binary GEMM GMAC/s per path and thread count, and the ratio against BLAS sgemm on the same shapes.")
 
-    @Option(help: "Write the figures as JSON here.") var report: String?
+    @OptionGroup var reportOptions: ReportOptions
+    var report: String? { reportOptions.report }
 
     struct Row: Codable {
         var path: String
@@ -152,10 +156,6 @@ struct BenchKernels: ParsableCommand {
     }
 }
 
-extension String {
-    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
-}
-
 /// Folded packed inference against the float twins on BLAS, in one run.
 struct BenchInference: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -163,7 +163,8 @@ struct BenchInference: ParsableCommand {
         abstract: "Images/s and latency of folded bcnn/bmlp vs float fcnn/fmlp at batch 1 and 256, 1 and 2 threads.")
 
     @Option(help: "Comma-separated models.") var models: String = "bcnn,fcnn,bmlp,fmlp"
-    @Option(help: "Write the figures as JSON here.") var report: String?
+    @OptionGroup var reportOptions: ReportOptions
+    var report: String? { reportOptions.report }
 
     func run() throws {
         try reportingErrors {

@@ -1,5 +1,7 @@
 import ArgumentParser
+import BennBench
 import BennCore
+import BennTensor
 import BennTrain
 
 @main

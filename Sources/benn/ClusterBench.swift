@@ -1,4 +1,5 @@
 import ArgumentParser
+import BennBench
 import BennCluster
 import BennCore
 import BennData
@@ -36,7 +37,8 @@ struct BenchCluster: ParsableCommand {
     var transferRuns: Int = 3
     @Option(name: .customLong("cluster-binary"), help: "Run the coordinators and workers from this benn executable (to compare builds in one command).")
     var clusterBinary: String?
-    @Option(help: "Write the figures as JSON here.") var report: String?
+    @OptionGroup var reportOptions: ReportOptions
+    var report: String? { reportOptions.report }
 
     struct ScalingResult: Codable {
         var workers: Int; var threadsPerWorker: Int; var seconds: Double
@@ -243,10 +245,8 @@ struct BenchCluster: ParsableCommand {
     /// and takes the median time per thread count (data loading excluded).
     func ceiling(specPath: String) throws -> Ceiling {
         let spec = try SpecParser.load(path: specPath)
-        let train = try FashionMNIST.load(directory: spec.data.directory, split: .train)
-        let test = try FashionMNIST.load(directory: spec.data.directory, split: .test)
-        let data = try EnsembleData.make(spec: spec, trainImages: train, testImages: test)
-        let state = EnsembleState(spec: spec, trainingCount: data.training.count, classes: train.classCount)
+        let (images, data) = try TrainingData.prepare(spec: spec)
+        let state = EnsembleState(spec: spec, trainingCount: data.training.count, classes: images.train.classCount)
         var times: [Int: [Double]] = [1: [], 2: []]
         let saved = Parallelism.threads
         defer { Parallelism.threads = saved }
@@ -294,8 +294,8 @@ struct BenchCluster: ParsableCommand {
         // Many specs of 10 members each, queued at once: realistic ensemble sizes.
         spec.ensemble.members = 10
         let specCount = max(1, jobs / 10)
-        let images = try FashionMNIST.load(directory: dir + "/data", split: .train)
-        let data = try EnsembleData.make(spec: spec, trainImages: images, testImages: nil)
+        let images = try TrainingData.load(spec: spec).train
+        let data = try TrainingData.make(spec: spec, trainImages: images, testImages: nil)
         let member = try MemberTrainer.train(EnsembleState(spec: spec, trainingCount: data.training.count, classes: 10).job(0), data: data)
         var tensorFile = SafeTensors()
         for (k, v) in member.tensors { tensorFile.set(k, v) }

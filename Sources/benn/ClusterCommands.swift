@@ -1,4 +1,5 @@
 import ArgumentParser
+import BennBench
 import BennCluster
 import BennTrain
 import BennTransport
@@ -154,7 +155,8 @@ struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "worker", abstract: "Join a coordinator and train the member jobs it hands out.")
 
     @Option(help: "The coordinator's endpoint, e.g. tcp://10.0.0.1:5555.") var connect: String
-    @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int? { threadOptions.threads }
     @Option(help: "A name for logs and status (default: host-pid).") var name: String?
     @Option(name: .customLong("cache"), help: "Dataset cache directory.") var cache: String?
     @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat interval in milliseconds.") var heartbeatMs: Int = 1000

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BennBench
 import BennTrain
 import Foundation
 
@@ -15,7 +16,8 @@ struct Compare: ParsableCommand {
     @Option(help: "A report of the baseline kind (default: the first report's kind).") var baseline: String?
     @Option(help: "A spec key whose value may differ within a kind of run, e.g. method_options.teacher when each seed distils from its own twin (repeatable).")
     var ignore: [String] = []
-    @Option(help: "Write the comparison as JSON here.") var report: String?
+    @OptionGroup var reportOptions: ReportOptions
+    var report: String? { reportOptions.report }
 
     func run() throws {
         try reportingErrors {

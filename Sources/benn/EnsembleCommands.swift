@@ -1,4 +1,5 @@
 import ArgumentParser
+import BennBench
 import BennCore
 import BennData
 import BennEnsemble
@@ -13,21 +14,17 @@ enum EnsembleTraining {
     static func run(spec: TrainingSpec, output: String?, report: String?) throws {
         let threads = try Runtime.configure(threads: spec.threads)
         let wallClock = Stopwatch()
-        let trainImages = try FashionMNIST.load(directory: spec.data.directory, split: .train)
-        let testImages = try FashionMNIST.load(directory: spec.data.directory, split: .test)
-        let data = try EnsembleData.make(spec: spec, trainImages: trainImages, testImages: testImages)
+        let (images, data) = try TrainingData.prepare(spec: spec)
         let e = spec.ensemble
         Console.log("training a \(e.strategy.rawValue) ensemble of \(e.members) \(spec.model) members on \(data.training.count) samples (\(threads) threads)")
         let progress = Console.TrainingProgress()
         let ensemble = try EnsembleRunner.run(spec: spec, data: data, log: Console.log, memberProgress: { _, event in progress.handle(event) })
-        let networks = try ensemble.networks()
-        let weights = ensemble.state.members.map(\.alpha)
-        let (best, validationAccuracies) = EnsembleEvaluation.bestPrefix(networks, weights: weights, rule: e.aggregation, validation: data.validation)
-        if !validationAccuracies.isEmpty {
-            Console.log("validation accuracy by members: \(validationAccuracies.map { Console.percent(Float($0)) }.joined(separator: " ")); keeping the first \(best)")
+        let assembly = try EnsembleArtifact.assemble(ensemble, classNames: images.train.classNames, datasetHash: images.train.contentHash,
+                                                     validation: data.validation)
+        let (artifact, networks, weights, best) = (assembly.artifact, assembly.networks, assembly.weights, assembly.bestPrefix)
+        if !assembly.validationAccuracies.isEmpty {
+            Console.log("validation accuracy by members: \(assembly.validationAccuracies.map { Console.percent(Float($0)) }.joined(separator: " ")); keeping the first \(best)")
         }
-        let artifact = EnsembleArtifact(ensemble: ensemble, classNames: trainImages.classNames, datasetHash: trainImages.contentHash,
-                                        bestPrefix: best, environment: RuntimeInfo.versions)
         let path = output ?? "\(spec.model)-\(e.strategy.rawValue)\(e.members).benn"
         try artifact.write(to: path)
         if let test = data.test {
@@ -98,7 +95,8 @@ struct Predict: ParsableCommand {
     @Argument(help: "An IDX image file (gzip or raw), e.g. t10k-images-idx3-ubyte.gz, or PNG images of the model's size.") var inputs: [String]
     @Option(help: "Classify only the first N images.") var limit: Int?
     @Flag(help: "Also print each member's prediction.") var members = false
-    @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int? { threadOptions.threads }
 
     func run() throws {
         try reportingErrors {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BennBench
 import BennBLAS
 import BennData
 import BennInference
@@ -27,8 +28,10 @@ struct BenchMethods: ParsableCommand {
     @Option(help: "Use only the first N training samples (quick runs).") var limit: Int?
     @Option(help: "Use only the first N test samples.") var testLimit: Int?
     @Option(help: "Data directory.") var data: String = FashionMNIST.defaultDirectory
-    @Option(help: "Compute threads (default: all cores).") var threads: Int?
-    @Option(help: "Write the figures as JSON here.") var report: String?
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int? { threadOptions.threads }
+    @OptionGroup var reportOptions: ReportOptions
+    var report: String? { reportOptions.report }
     @Flag(help: "Only measure folded inference of every method's network (untrained weights; speed does not depend on them), all in one pass.")
     var inferenceOnly = false
     @Flag(name: .customLong("steps"), help: "With --inference-only: also print each compiled step's share of one thread's time on 256 images (best of 5 per step).")
@@ -167,8 +170,8 @@ struct BenchMethods: ParsableCommand {
                     for (name, row) in [(twin, twinRow)] + binaryRows.map({ (model, $0) }) {
                         var spec = rowSpec(name, row.method, seed: seed)
                         if let teacherEpochs, spec.method.distills { spec.method.teacherEpochs = teacherEpochs }
-                        let datasets = try Datasets.load(spec)
-                        trainingSamples = datasets.train.count
+                        let datasets = try TrainingData.prepare(spec: spec).data
+                        trainingSamples = datasets.training.count
                         let label = name == twin ? "\(twin) (float)" : "\(model)/\(row.label)"
                         let trained: Sequential, history: [EpochStats], wall: Double
                         if name == twin, let (path, checkpoint) = twinFile(twin, seed: seed) {
@@ -177,21 +180,21 @@ struct BenchMethods: ParsableCommand {
                             wall = history.map(\.seconds).reduce(0, +)
                             Console.log("\(label) from \(path) (\(checkpoint.completedEpochs) epochs, test accuracy \(Console.percent(history.last?.testAccuracy ?? 0)))")
                         } else {
-                            let trainer = try Trainer(spec: spec, for: datasets.train.base)
+                            let trainer = try Trainer(spec: spec, for: datasets.training.base)
                             // A distilling method (ReActNet) learns from the float twin above (same budget and seed),
                             // or from one trained for --teacher-epochs, outside the row's wall time as the twin is.
                             if spec.method.distills {
                                 trainer.teacher = teacher
                                 if teacher == nil, let teacherEpochs {
                                     Console.log("training \(twin) (teacher), \(teacherEpochs) epochs")
-                                    try trainer.prepareTeacher(train: datasets.train)
+                                    try trainer.prepareTeacher(train: datasets.training)
                                     teacher = trainer.teacher
                                 }
                             }
                             Console.log("training \(label), \(epochs) epochs")
                             let start = DispatchTime.now().uptimeNanoseconds
                             let progress = Console.TrainingProgress()
-                            try trainer.fit(train: datasets.train, test: datasets.test, progress: progress.handle)
+                            try trainer.fit(train: datasets.training, test: datasets.test, progress: progress.handle)
                             wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                             trained = trainer.model
                             history = trainer.history

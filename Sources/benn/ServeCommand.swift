@@ -1,4 +1,5 @@
 import ArgumentParser
+import BennBench
 import BennServe
 import BennTensor
 import Dispatch

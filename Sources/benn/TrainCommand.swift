@@ -1,4 +1,5 @@
 import ArgumentParser
+import BennBench
 import BennBLAS
 import BennCore
 import BennData
@@ -16,7 +17,8 @@ struct Train: ParsableCommand {
 
     @OptionGroup var specOptions: SpecOptions
     @Option(name: [.short, .long], help: "Where to write the trained model.") var output: String?
-    @Option(help: "Write a JSON report of the run here.") var report: String?
+    @OptionGroup var reportOptions: ReportOptions
+    var report: String? { reportOptions.report }
     @Option(help: "Resume from this checkpoint (written by an earlier run of the same spec).") var resume: String?
 
     func run() throws {
@@ -28,8 +30,8 @@ struct Train: ParsableCommand {
             }
             let threads = try Runtime.configure(threads: spec.threads)
             let wallClock = Stopwatch()
-            let datasets = try Datasets.load(spec)
-            let trainer = try Trainer(spec: spec, for: datasets.train.base)
+            let datasets = try TrainingData.prepare(spec: spec).data
+            let trainer = try Trainer(spec: spec, for: datasets.training.base)
             let out = output ?? "\(spec.model).ckpt"
             if let resume {
                 do {
@@ -39,10 +41,10 @@ struct Train: ParsableCommand {
                 }
                 Console.log("resumed from \(resume) after epoch \(trainer.completedEpochs)")
             }
-            Console.log("training \(spec.model) (\(trainer.model.parameterCount) parameters) on \(datasets.train.count) samples, \(spec.train.epochs) epochs, batch \(spec.train.batchSize), seed \(spec.seed), \(threads) threads")
+            Console.log("training \(spec.model) (\(trainer.model.parameterCount) parameters) on \(datasets.training.count) samples, \(spec.train.epochs) epochs, batch \(spec.train.batchSize), seed \(spec.seed), \(threads) threads")
             Console.log("compute: BLAS kernel \(BLAS.coreName) [\(BLAS.coreChoice)], binary kernels \(BinaryKernels.active.rawValue)")
             let progress = Console.TrainingProgress()
-            try trainer.fit(train: datasets.train, test: datasets.test, validation: datasets.validation,
+            try trainer.fit(train: datasets.training, test: datasets.test, validation: datasets.validation,
                             progress: progress.handle,
                             afterEpoch: { t in try t.checkpoint().write(to: out) })
             let wall = wallClock.seconds
@@ -50,7 +52,7 @@ struct Train: ParsableCommand {
             print("test accuracy: \(Console.percent(finalAccuracy))")
             Console.log("model written to \(out) (\(Console.fixed(wall, 1)) s)")
             if let report {
-                try TrainingReport(trainer: trainer, wallSeconds: wall, datasetHash: datasets.train.base.contentHash, threads: threads)
+                try TrainingReport(trainer: trainer, wallSeconds: wall, datasetHash: datasets.training.base.contentHash, threads: threads)
                     .write(to: report)
                 Console.log("report written to \(report)")
             }
@@ -64,8 +66,10 @@ struct Eval: ParsableCommand {
     @Argument(help: "A model file written by `benn train`.") var modelPath: String
     @Option(help: "Directory with the IDX files (default: the one the model was trained on).") var data: String?
     @Option(help: "Split to evaluate: train or test.") var split: String = "test"
-    @Option(help: "Compute threads (default: all cores).") var threads: Int?
-    @Option(help: "Write a JSON report here.") var report: String?
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int? { threadOptions.threads }
+    @OptionGroup var reportOptions: ReportOptions
+    var report: String? { reportOptions.report }
 
     func run() throws {
         try reportingErrors {
@@ -79,7 +83,7 @@ struct Eval: ParsableCommand {
             let checkpoint = try Checkpoint.read(from: modelPath)
             let model = try checkpoint.makeModel()
             let directory = data ?? checkpoint.spec.data.directory
-            let images = try FashionMNIST.load(directory: directory, split: which)
+            let images = try TrainingData.load(directory: directory, split: which)
             let (accuracy, loss) = Evaluation.run(model, on: DatasetView.all(images))
             print("\(split) accuracy: \(Console.percent(accuracy)) (loss \(Console.fixed(Double(loss), 4)), \(images.count) samples, model \(checkpoint.model.name), \(checkpoint.completedEpochs) epochs)")
             if let report {
@@ -95,7 +99,7 @@ struct Eval: ParsableCommand {
 extension Eval {
     func evalEnsemble(_ which: FashionMNIST.Split) throws {
         let a = try EnsembleArtifact.read(from: modelPath)
-        let images = try FashionMNIST.load(directory: data ?? a.manifest.provenance.spec.data.directory, split: which)
+        let images = try TrainingData.load(directory: data ?? a.manifest.provenance.spec.data.directory, split: which)
         guard images.classNames.count == a.manifest.classNames.count else {
             throw ValidationError("the data has \(images.classNames.count) classes, the ensemble \(a.manifest.classNames.count)")
         }
@@ -128,19 +132,5 @@ enum Runtime {
         let n = requested ?? ProcessInfo.processInfo.activeProcessorCount
         Parallelism.threads = max(1, n)
         return Parallelism.threads
-    }
-}
-
-/// The training, validation and test views a spec asks for.
-struct Datasets {
-    var train: DatasetView
-    var validation: DatasetView?
-    var test: DatasetView
-
-    static func load(_ spec: TrainingSpec) throws -> Datasets {
-        let trainImages = try FashionMNIST.load(directory: spec.data.directory, split: .train)
-        let testImages = try FashionMNIST.load(directory: spec.data.directory, split: .test)
-        let views = try EnsembleData.make(spec: spec, trainImages: trainImages, testImages: testImages)
-        return Datasets(train: views.training, validation: views.validation, test: views.test!)
     }
 }

@@ -1,30 +1,39 @@
-import ArgumentParser
 import BennCluster
 import BennTransport
 import Foundation
 
 /// Dataset transfer to a new worker, measured from the worker's own log, against what
 /// libzmq alone moves over loopback in the same command.
-enum TransferBench {
-    struct Run: Codable { var bytes: Int; var seconds: Double; var megabytesPerSecond: Double }
-    struct Raw: Codable {
+public enum TransferBench {
+    public struct Run: Codable { public var bytes: Int; public var seconds: Double; public var megabytesPerSecond: Double }
+    public struct Raw: Codable {
         /// "stream": every chunk sent at once; "window N": N requests outstanding, each
         /// answered with one chunk (the fetch protocol's pattern with no benn code around it).
-        var pattern: String
-        var megabytesPerSecond: Double
+        public var pattern: String
+        public var megabytesPerSecond: Double
+        public init(pattern: String, megabytesPerSecond: Double) {
+            self.pattern = pattern
+            self.megabytesPerSecond = megabytesPerSecond
+        }
     }
-    struct Report: Codable {
+    public struct Report: Codable {
         var runs: [Run]
         var medianMegabytesPerSecond: Double
         var raw: [Raw]
         /// The median transfer over the best raw pattern.
         var fractionOfRaw: Double
+        public init(runs: [Run], medianMegabytesPerSecond: Double, raw: [Raw], fractionOfRaw: Double) {
+            self.runs = runs
+            self.medianMegabytesPerSecond = medianMegabytesPerSecond
+            self.raw = raw
+            self.fractionOfRaw = fractionOfRaw
+        }
     }
 
     /// The dataset fetch of one fresh worker, from the worker log's timestamps: from taking
     /// the job (its first FETCH_DATA leaves right after) to the last file stored (hash
     /// checked, written to the cache).
-    static func fetchFromLog(_ text: String) -> Run? {
+    public static func fetchFromLog(_ text: String) -> Run? {
         var start: Double?, end: Double?, bytes = 0
         func stamp(_ line: Substring) -> Double? {
             // "[HH:MM:SS.mmm] ..."
@@ -52,7 +61,7 @@ enum TransferBench {
     /// Moves `total` bytes in `Wire.chunkBytes` messages from a ROUTER thread to a DEALER
     /// over loopback TCP; `window` nil streams them, otherwise the DEALER keeps `window`
     /// requests outstanding. Returns MB/s as the DEALER sees it.
-    static func rawThroughput(total: Int, window: Int?) throws -> Double {
+    public static func rawThroughput(total: Int, window: Int?) throws -> Double {
         let chunk = [UInt8](repeating: 0x5a, count: Wire.chunkBytes)
         let chunks = (total + chunk.count - 1) / chunk.count
         let endpoint = LockedValue<String?>(nil)
@@ -83,7 +92,7 @@ enum TransferBench {
         }
         server.start()
         bound.wait()
-        guard let ep = endpoint.get() else { throw ValidationError("the raw ROUTER could not bind on loopback") }
+        guard let ep = endpoint.get() else { throw BenchError("the raw ROUTER could not bind on loopback") }
         let dealer = try ZMQSocket(context: context, type: .dealer)
         defer { dealer.close() }
         try dealer.setLinger(milliseconds: 0)
@@ -95,7 +104,7 @@ enum TransferBench {
         try request()
         while received < chunks {
             if let w = window { while requested < chunks, requested - received < w { try request() } }
-            guard let frames = try dealer.receive(timeoutMilliseconds: 10_000) else { throw ValidationError("raw throughput: no chunk within 10 s") }
+            guard let frames = try dealer.receive(timeoutMilliseconds: 10_000) else { throw BenchError("raw throughput: no chunk within 10 s") }
             bytes += frames[0].count
             received += 1
         }
@@ -107,10 +116,10 @@ enum TransferBench {
 }
 
 /// A value shared between two threads.
-final class LockedValue<T>: @unchecked Sendable {
+public final class LockedValue<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: T
-    init(_ value: T) { self.value = value }
-    func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
-    func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
+    public init(_ value: T) { self.value = value }
+    public func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
+    public func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
 }
