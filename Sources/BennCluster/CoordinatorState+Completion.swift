@@ -17,6 +17,7 @@ public struct Verification: @unchecked Sendable {
     /// the model's tensors by name, dtype and shape; decodes its history and misses.
     func run() -> CoordinatorCompletion {
         let r = result
+        let origin = ResultOrigin(peer: peer, jobID: r.jobID, spec: r.specID, member: r.member)
         do {
             let file = try SafeTensors.decode(r.tensors, path: "result of \(r.jobID)", materialize: false, requireChecksum: true)
             guard Set(file.entries.keys) == Set(expectedShapes.keys) else {
@@ -29,20 +30,25 @@ public struct Verification: @unchecked Sendable {
                 throw Message.Invalid(description: "RESULT of a boosting member needs \(n) training-sample misses, got \(r.misses.map { "\($0.count)" } ?? "none")")
             }
             let history = try r.decodedHistory()
-            return .verified(Verified(peer: peer, jobID: r.jobID, spec: r.specID, member: r.member, history: history,
-                                      misses: r.misses.map { $0.map { $0 != 0 } }, seconds: r.seconds, tensorBytes: r.tensors))
+            return .verified(Verified(origin: origin, history: history, misses: r.misses.map { $0.map { $0 != 0 } },
+                                      seconds: r.seconds, tensorBytes: r.tensors))
         } catch {
-            return .refused(peer: peer, jobID: r.jobID, spec: r.specID, member: r.member, reason: "\(error)")
+            return .refused(origin, reason: "\(error)")
         }
     }
 }
 
-/// A result whose tensors passed the checks.
-public struct Verified: @unchecked Sendable {
+/// Which worker delivered which job's result: whom its ACK or refusal goes to.
+public struct ResultOrigin: Sendable, Equatable {
     var peer: [UInt8]
     var jobID: String
     var spec: String
     var member: Int
+}
+
+/// A result whose tensors passed the checks.
+public struct Verified: @unchecked Sendable {
+    var origin: ResultOrigin
     var history: [EpochStats]
     var misses: [Bool]?
     var seconds: Double
@@ -54,10 +60,7 @@ public struct PersistTask: @unchecked Sendable {
     var entry: Journal.Entry
     /// The member's tensors and their file, relative to the state directory.
     var file: (bytes: [UInt8], name: String)?
-    var peer: [UInt8]
-    var jobID: String
-    var spec: String
-    var member: Int
+    var origin: ResultOrigin
     var accepted: Bool
     var note: String
     var attempt = 1
@@ -82,7 +85,7 @@ public struct ArtifactJob: @unchecked Sendable {
 /// What the coordinator's other threads report back to the event loop.
 public enum CoordinatorCompletion: @unchecked Sendable {
     case verified(Verified)
-    case refused(peer: [UInt8], jobID: String, spec: String, member: Int, reason: String)
+    case refused(ResultOrigin, reason: String)
     case durable(PersistTask, error: String?)
     case prepared(peer: [UInt8], run: SpecRun)
     case prepareFailed(peer: [UInt8], reason: String)
@@ -95,7 +98,7 @@ extension CoordinatorState {
         var out: [CoordinatorAction] = []
         switch c {
         case let .verified(v): apply(v, now: now, &out)
-        case let .refused(peer, jobID, spec, member, reason): refuse(peer: peer, jobID: jobID, spec: spec, member: member, reason: reason, now: now, &out)
+        case let .refused(origin, reason): refuse(origin, reason: reason, now: now, &out)
         case let .durable(task, error): durable(task, error: error, now: now, &out)
         case let .prepared(peer, run):
             add(run, &out)
@@ -123,37 +126,36 @@ extension CoordinatorState {
 
     /// A checked result: applied exactly once, then stored; the ACK follows when durable.
     mutating func apply(_ v: Verified, now: Double, _ out: inout [CoordinatorAction]) {
-        guard let run = specIndex[v.spec] else { return }
-        doneVerifying(run, v.member)
-        guard !run.isDone, Self.isReady(run.state, member: v.member) else {
-            out.append(.log("dropped a duplicate result for \(v.spec) member \(v.member) (job \(v.jobID))"))
-            out.append(.send(v.peer, Wire.Ack(jobID: v.jobID, duplicate: true).envelope))
+        let (peer, jobID, spec, member) = (v.origin.peer, v.origin.jobID, v.origin.spec, v.origin.member)
+        guard let run = specIndex[spec] else { return }
+        doneVerifying(run, member)
+        guard !run.isDone, Self.isReady(run.state, member: member) else {
+            out.append(.log("dropped a duplicate result for \(spec) member \(member) (job \(jobID))"))
+            out.append(.send(peer, Wire.Ack(jobID: jobID, duplicate: true).envelope))
             dispatchWaiting(now: now, &out)
             return
         }
         var state = run.state
-        let outcome = state.apply(MemberResult(member: v.member, tensors: [:], history: v.history, trainingMisses: v.misses, seconds: v.seconds))
+        let outcome = state.apply(MemberResult(member: member, tensors: [:], history: v.history, trainingMisses: v.misses, seconds: v.seconds))
         let misses = v.misses.map(Journal.packMisses)
-        let trainer = workers[v.peer]?.name ?? "a worker"
+        let trainer = workers[peer]?.name ?? "a worker"
         func entry(_ file: String?) -> Journal.Entry {
-            .result(id: v.spec, member: v.member, file: file, trainingCount: state.trainingCount, classes: state.classes,
+            .result(id: spec, member: member, file: file, trainingCount: state.trainingCount, classes: state.classes,
                     history: v.history, seconds: v.seconds, misses: misses)
         }
         switch outcome {
         case .duplicate:
-            out.append(.send(v.peer, Wire.Ack(jobID: v.jobID, duplicate: true).envelope))
+            out.append(.send(peer, Wire.Ack(jobID: jobID, duplicate: true).envelope))
         case .accepted:
-            let name = Journal.memberFileName(spec: v.spec, member: v.member)
+            let name = Journal.memberFileName(spec: spec, member: member)
             run.state = state
-            run.memberFiles[v.member] = name
-            run.unwritten.insert(v.member)
-            persist(PersistTask(entry: entry(name), file: (v.tensorBytes, name), peer: v.peer, jobID: v.jobID, spec: v.spec, member: v.member,
-                                accepted: true, note: "member \(v.member) of \(v.spec) stored, trained by \(trainer) (\(run.state.members.count)/\(run.spec.ensemble.members))"),
+            run.memberFiles[member] = name
+            run.unwritten.insert(member)
+            persist(PersistTask(entry: entry(name), file: (v.tensorBytes, name), origin: v.origin, accepted: true, note: "member \(member) of \(spec) stored, trained by \(trainer) (\(run.state.members.count)/\(run.spec.ensemble.members))"),
                     run: run, &out)
         case let .rejected(reason):
             run.state = state
-            persist(PersistTask(entry: entry(nil), file: nil, peer: v.peer, jobID: v.jobID, spec: v.spec, member: v.member,
-                                accepted: false, note: "member \(v.member) of \(v.spec) not kept: \(reason)"),
+            persist(PersistTask(entry: entry(nil), file: nil, origin: v.origin, accepted: false, note: "member \(member) of \(spec) not kept: \(reason)"),
                     run: run, &out)
         }
         for e in state.events.suffix(1) where e.hasPrefix("boosting") { out.append(.log(e)) }
@@ -167,8 +169,9 @@ extension CoordinatorState {
 
     /// A result that failed the checks: its job goes back to the queue (counted as a failed
     /// attempt) and the worker is told why.
-    mutating func refuse(peer: [UInt8], jobID: String, spec: String, member: Int, reason: String, now: Double, _ out: inout [CoordinatorAction]) {
-        guard let run = specIndex[spec] else { return }
+    mutating func refuse(_ origin: ResultOrigin, reason: String, now: Double, _ out: inout [CoordinatorAction]) {
+        let (peer, jobID, member) = (origin.peer, origin.jobID, origin.member)
+        guard let run = specIndex[origin.spec] else { return }
         doneVerifying(run, member)
         out.append(.log("refused RESULT of job \(jobID) from \(peerName(peer)): \(reason)"))
         out.append(.send(peer, Wire.Refusal(.invalid, reason, jobID: jobID).envelope))
@@ -183,21 +186,21 @@ extension CoordinatorState {
     /// write that failed (a full disk) is retried with back-off, its member not yet counted
     /// as done and its worker not yet acknowledged.
     mutating func durable(_ task: PersistTask, error: String?, now: Double, _ out: inout [CoordinatorAction]) {
-        guard let run = specIndex[task.spec] else { return }
+        guard let run = specIndex[task.origin.spec] else { return }
         if let error {
             let delay = min(60, 0.5 * Double(1 << min(task.attempt, 7)))
             run.writeError = error
-            out.append(.log("cannot store member \(task.member) of \(task.spec) (attempt \(task.attempt)): \(error); retrying in \(delay) s"))
+            out.append(.log("cannot store member \(task.origin.member) of \(task.origin.spec) (attempt \(task.attempt)): \(error); retrying in \(delay) s"))
             var again = task
             again.attempt += 1
             retries.append((now + delay, again))
             return
         }
         run.pendingWrites -= 1
-        run.unwritten.remove(task.member)
+        run.unwritten.remove(task.origin.member)
         if run.pendingWrites == 0 { run.writeError = nil }
         out.append(.log(task.note))
-        out.append(.send(task.peer, Wire.Ack(jobID: task.jobID, duplicate: false).envelope))
+        out.append(.send(task.origin.peer, Wire.Ack(jobID: task.origin.jobID, duplicate: false).envelope))
         if run.pendingWrites == 0 && run.state.isComplete && !run.isDone && !run.finishing { finish(run, &out) }
     }
 
@@ -340,7 +343,7 @@ extension CoordinatorState {
                                       stopReason: run.state.stopReason, writeError: run.writeError)
         }
         let workerList = workers.values.sorted { $0.name < $1.name }.map { w in
-            ClusterStatus.Worker(name: w.name, host: w.host, cores: w.cores, threads: w.threads, kernel: w.kernel,
+            ClusterStatus.Worker(name: w.name, host: w.hello.host, cores: w.hello.cores, threads: w.hello.threads, kernel: w.hello.kernel,
                                  job: w.job.map { "\($0.spec)/m\($0.member)" }, progress: w.progress,
                                  lastHeartbeatMsAgo: Int((now - w.lastSeen) * 1000))
         }

@@ -57,11 +57,9 @@ final class WorkerInfo {
     let routingID: [UInt8]
     /// Who may deliver the attempts this worker is given (CoordinatorState.identity).
     let identity: String
-    let name: String
-    let host: String
-    let cores: Int
-    let threads: Int
-    let kernel: String
+    /// What it said of itself, its text made safe for logs.
+    let hello: Wire.Hello
+    var name: String { hello.name }
     var lastSeen: Double
     var job: CoordinatorState.JobKey?
     var progress = ""
@@ -74,9 +72,15 @@ final class WorkerInfo {
     /// When this worker's last result arrived, until its next job leaves.
     var resultArrivedAt: Double?
 
-    init(routingID: [UInt8], identity: String, name: String, host: String, cores: Int, threads: Int, kernel: String, now: Double) {
-        (self.routingID, self.identity, self.name, self.host, self.cores, self.threads, self.kernel, self.lastSeen) =
-            (routingID, identity, name, host, cores, threads, kernel, now)
+    init(routingID: [UInt8], identity: String, hello: Wire.Hello, now: Double) {
+        (self.routingID, self.identity, self.lastSeen) = (routingID, identity, now)
+        var safe = hello
+        safe.name = Sanitized.text(hello.name, limit: 100)
+        safe.host = Sanitized.text(hello.host, limit: 100)
+        safe.kernel = Sanitized.text(hello.kernel, limit: 40)
+        safe.workerID = nil
+        safe.versions = [:]
+        self.hello = safe
     }
 }
 

@@ -149,13 +149,11 @@ public struct CoordinatorState {
     }
 
     mutating func hello(_ peer: [UInt8], _ m: Wire.Hello, userID: String?, now: Double, _ out: inout [CoordinatorAction]) throws {
-        let name = Sanitized.text(m.name, limit: 100)
-        let info = WorkerInfo(routingID: peer, identity: Self.identity(peer: peer, userID: userID, workerID: m.workerID),
-                              name: name, host: Sanitized.text(m.host, limit: 100), cores: m.cores, threads: m.threads,
-                              kernel: Sanitized.text(m.kernel, limit: 40), now: now)
-        if let old = workers[peer], let job = old.job { requeue(job, reason: "worker \(name) joined again", &out) }
+        let info = WorkerInfo(routingID: peer, identity: Self.identity(peer: peer, userID: userID, workerID: m.workerID), hello: m, now: now)
+        let w = info.hello
+        if let old = workers[peer], let job = old.job { requeue(job, reason: "worker \(w.name) joined again", &out) }
         workers[peer] = info
-        out.append(.log("worker \(name) joined from \(info.host) (\(info.cores) cores, \(info.threads) threads, kernels \(info.kernel))"))
+        out.append(.log("worker \(w.name) joined from \(w.host) (\(w.cores) cores, \(w.threads) threads, kernels \(w.kernel))"))
         out.append(.send(peer, Wire.Welcome(heartbeatMilliseconds: settings.heartbeatMilliseconds, liveness: settings.liveness).envelope))
     }
 

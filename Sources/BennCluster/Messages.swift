@@ -42,6 +42,32 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case forbidden
 }
 
+/// A message whose fields are a flat Codable struct and that carries no payloads: its
+/// header is the struct's JSON. For the messages off the hot paths; the frequent ones
+/// (HEARTBEAT, RESULT, JOB, ACK) read and write their fields by hand.
+public protocol HeaderOnlyMessage: WireMessage, Codable {}
+
+extension HeaderOnlyMessage {
+    public init(_ m: Message) throws {
+        try m.check(Self.type)
+        do {
+            self = try JSONDecoder().decode(Self.self, from: Data(JSONValue.object(m.header).encoded()))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw Message.Invalid(description: "\(Self.type.rawValue): field '\(key.stringValue)' missing")
+        } catch let DecodingError.typeMismatch(type, context), let DecodingError.valueNotFound(type, context) {
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw Message.Invalid(description: "\(Self.type.rawValue): field '\(field)' is not \(type == String.self ? "a string" : type == Int.self ? "an integer" : "a \(type)")")
+        } catch {
+            throw Message.Invalid(description: "\(Self.type.rawValue): \(error)")
+        }
+    }
+
+    public var envelope: Message {
+        guard case let .object(fields) = JSONValue.from(self) else { return Message(Self.type) }
+        return Message(Self.type, fields)
+    }
+}
+
 extension Message {
     func check(_ expected: MessageType) throws {
         guard type == expected else { throw Invalid(description: "expected \(expected.rawValue), got \(type.rawValue)") }
@@ -228,43 +254,28 @@ extension Wire {
         }
     }
 
-    public struct Bye: WireMessage {
+    public struct Bye: HeaderOnlyMessage {
         public static let type = MessageType.bye
         public var jobID: String?
         public init(jobID: String? = nil) { self.jobID = jobID }
-        public init(_ m: Message) throws {
-            try m.check(Self.type)
-            jobID = m.optionalString("job_id")
-        }
-        public var envelope: Message { Message(Self.type, jobID.map { ["job_id": .string($0)] } ?? [:]) }
+        enum CodingKeys: String, CodingKey { case jobID = "job_id" }
     }
 
-    public struct FetchData: WireMessage {
+    public struct FetchData: HeaderOnlyMessage {
         public static let type = MessageType.fetchData
         public var sha256: String
         public var offset: Int
         public init(sha256: String, offset: Int) { (self.sha256, self.offset) = (sha256, offset) }
-        public init(_ m: Message) throws {
-            try m.check(Self.type)
-            sha256 = try m.string("sha256")
-            offset = try m.int("offset")
-        }
-        public var envelope: Message { Message(Self.type, ["sha256": .string(sha256), "offset": .integer(offset)]) }
     }
 
     // MARK: Coordinator -> worker
 
-    public struct Welcome: WireMessage {
+    public struct Welcome: HeaderOnlyMessage {
         public static let type = MessageType.welcome
         public var heartbeatMilliseconds: Int
         public var liveness: Int
         public init(heartbeatMilliseconds: Int, liveness: Int) { (self.heartbeatMilliseconds, self.liveness) = (heartbeatMilliseconds, liveness) }
-        public init(_ m: Message) throws {
-            try m.check(Self.type)
-            heartbeatMilliseconds = try m.int("heartbeat_ms")
-            liveness = try m.int("liveness")
-        }
-        public var envelope: Message { Message(Self.type, ["heartbeat_ms": .integer(heartbeatMilliseconds), "liveness": .integer(liveness)]) }
+        enum CodingKeys: String, CodingKey { case liveness, heartbeatMilliseconds = "heartbeat_ms" }
     }
 
     /// A member job, with the warm-start tensors when the job starts from another member.
@@ -419,15 +430,10 @@ extension Wire {
         }
     }
 
-    public struct Accepted: WireMessage {
+    public struct Accepted: HeaderOnlyMessage {
         public static let type = MessageType.accepted
         public var id: String
         public init(id: String) { self.id = id }
-        public init(_ m: Message) throws {
-            try m.check(Self.type)
-            id = try m.string("id")
-        }
-        public var envelope: Message { Message(Self.type, ["id": .string(id)]) }
     }
 
     public struct StatusRequest: WireMessage {
@@ -455,15 +461,10 @@ extension Wire {
         }
     }
 
-    public struct FetchArtifact: WireMessage {
+    public struct FetchArtifact: HeaderOnlyMessage {
         public static let type = MessageType.fetchArtifact
         public var id: String
         public init(id: String) { self.id = id }
-        public init(_ m: Message) throws {
-            try m.check(Self.type)
-            id = try m.string("id")
-        }
-        public var envelope: Message { Message(Self.type, ["id": .string(id)]) }
     }
 
     public struct ArtifactReply: WireMessage {

@@ -199,7 +199,7 @@ final class CoordinatorStateTests: XCTestCase {
         let id = try submit(&state, spec(.bagging, members: 2))
         _ = hello(&state, a, name: "a")
         let (jobID, member) = try XCTUnwrap(jobs(state.receive(Wire.Ready().frames(), from: a, userID: nil, now: 0), to: a).first)
-        let verified = Verified(peer: a, jobID: jobID, spec: id, member: member, history: [], misses: nil, seconds: 1, tensorBytes: [1])
+        let verified = Verified(origin: ResultOrigin(peer: a, jobID: jobID, spec: id, member: member), history: [], misses: nil, seconds: 1, tensorBytes: [1])
         _ = state.receive(result(jobID, spec: id, member: member), from: a, userID: nil, now: 0)
         let applied = state.complete(.verified(verified), now: 0)
         guard case let .persist(task)? = applied.first(where: { if case .persist = $0 { return true } else { return false } }) else { return XCTFail("\(applied)") }
