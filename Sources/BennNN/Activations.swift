@@ -41,9 +41,7 @@ public final class HardTanh: Layer, PointwiseEvaluation {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         if training { input = x }
-        var y = Tensor(uninitializedShape: x.shape)
-        x.withPointer { px in y.withMutablePointer { evaluate(px, count: x.count, into: $0) } }
-        return y
+        return evaluated(x)
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
@@ -79,9 +77,7 @@ public final class PReLU: Layer, PointwiseEvaluation {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         if training { input = x }
-        var y = Tensor(uninitializedShape: x.shape)
-        x.withPointer { px in y.withMutablePointer { evaluate(px, count: x.count, into: $0) } }
-        return y
+        return evaluated(x)
     }
 
     public func backward(_ dy: Tensor) -> Tensor {

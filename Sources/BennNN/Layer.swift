@@ -40,3 +40,12 @@ public protocol PointwiseEvaluation: StatelessInEvaluation {
     /// from `x` to `y`; the two must not overlap.
     func evaluate(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>)
 }
+
+extension PointwiseEvaluation {
+    /// `evaluate` over a whole tensor, into a new one of its shape.
+    func evaluated(_ x: Tensor) -> Tensor {
+        var y = Tensor(uninitializedShape: x.shape)
+        x.withPointer { px in y.withMutablePointer { evaluate(px, count: x.count, into: $0) } }
+        return y
+    }
+}

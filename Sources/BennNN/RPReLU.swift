@@ -30,16 +30,14 @@ public final class RPReLU: Layer, PointwiseEvaluation {
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let c = slope.value.count, rows = x.count / c, n = x.count
+        let c = slope.value.count, rows = x.count / c
         if training {
             centered = Tensor(uninitializedShape: x.shape)
             x.withPointer { px in
                 shiftIn.value.withPointer { b1 in centered.withMutablePointer { benn_add_rows(px, $0, rows, c, b1) } }
             }
         }
-        var y = Tensor(uninitializedShape: x.shape)
-        x.withPointer { px in y.withMutablePointer { evaluate(px, count: n, into: $0) } }
-        return y
+        return evaluated(x)
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
