@@ -54,7 +54,7 @@ let package = Package(
         ]),
         // The benchmarks behind `benn bench` (the command definitions stay in benn).
         .target(name: "BennBench", dependencies: [
-            "BennCluster", "BennTransport", "BennEnsemble", "BennTrain", "BennInference", "BennNN", "BennData", "BennTensor", "BennKernels", "BennBLAS",
+            "BennCore", "BennCluster", "BennTransport", "BennEnsemble", "BennTrain", "BennInference", "BennNN", "BennData", "BennTensor", "BennKernels", "BennBLAS", "BennRandom",
         ]),
         .executableTarget(name: "benn", dependencies: [
             "BennCore", "BennBench", "BennTensor", "BennTrain", "BennEnsemble", "BennCluster", "BennInference", "BennServe",

@@ -40,11 +40,6 @@ struct SpecOptions: ParsableArguments {
         if let threads { s.threads = threads }
         if let limit { s.data.limit = limit }
         if let testLimit { s.data.testLimit = testLimit }
-        s = try SpecParser.apply(assignments, to: s)
-        do { try s.validate() } catch var e as SpecError {
-            e.location = e.location ?? "options"
-            throw e
-        }
-        return s
+        return try SpecParser.override(s, with: assignments)
     }
 }
