@@ -1,6 +1,5 @@
 import ArgumentParser
 import BennBench
-import BennData
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,8 +18,7 @@ struct BenchTraining: ParsableCommand {
     @Option(name: .customLong("bcnn-epochs")) var bcnnEpochs: Int = 5
     @Option(name: .customLong("float-epochs"), help: "Epochs for the float twins (default: same as the binary model).")
     var floatEpochs: Int?
-    @Option(help: "Use only the first N training samples (quick runs).") var limit: Int?
-    @Option(help: "Data directory.") var data: String = FashionMNIST.defaultDirectory
+    @OptionGroup var dataOptions: DataOptions
     @OptionGroup var threadOptions: ThreadOptions
     @OptionGroup var reportOptions: ReportOptions
 
@@ -32,8 +30,9 @@ struct BenchTraining: ParsableCommand {
             bench.bmlpEpochs = bmlpEpochs
             bench.bcnnEpochs = bcnnEpochs
             bench.floatEpochs = floatEpochs
-            bench.limit = limit
-            bench.data = data
+            bench.limit = dataOptions.limit
+            bench.testLimit = dataOptions.testLimit
+            bench.data = dataOptions.directory()
             let figures = try bench.run(threads: threads)
             try reportOptions.write(figures)
         }

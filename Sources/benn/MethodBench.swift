@@ -1,6 +1,5 @@
 import ArgumentParser
 import BennBench
-import BennData
 import BennNN
 
 /// The method table: each BNN method trained on the same model with the same recipe,
@@ -17,9 +16,7 @@ struct BenchMethods: ParsableCommand {
     @Option(help: "Comma-separated seeds, instead of --seed: every row is trained once per seed, and a summary gives each row's mean and standard deviation over the seeds and its mean paired difference from bnn.")
     var seeds: String?
     @Option(help: "Learning rate (Adam, cosine schedule; the same for every method).") var learningRate: Float = 1e-3
-    @Option(help: "Use only the first N training samples (quick runs).") var limit: Int?
-    @Option(help: "Use only the first N test samples.") var testLimit: Int?
-    @Option(help: "Data directory.") var data: String = FashionMNIST.defaultDirectory
+    @OptionGroup var dataOptions: DataOptions
     @OptionGroup var threadOptions: ThreadOptions
     var threads: Int? { threadOptions.threads }
     @OptionGroup var reportOptions: ReportOptions
@@ -48,9 +45,9 @@ struct BenchMethods: ParsableCommand {
             bench.seed = seed
             bench.seeds = seeds
             bench.learningRate = learningRate
-            bench.limit = limit
-            bench.testLimit = testLimit
-            bench.data = data
+            bench.limit = dataOptions.limit
+            bench.testLimit = dataOptions.testLimit
+            bench.data = dataOptions.directory()
             bench.inferenceOnly = inferenceOnly
             bench.printSteps = printSteps
             bench.realFirstLast = realFirstLast
