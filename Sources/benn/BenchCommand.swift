@@ -19,6 +19,7 @@ struct BenchTraining: ParsableCommand {
     @Option(name: .customLong("float-epochs"), help: "Epochs for the float twins (default: same as the binary model).")
     var floatEpochs: Int?
     @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var setOptions: SetOptions
     @OptionGroup var threadOptions: ThreadOptions
     @OptionGroup var reportOptions: ReportOptions
 
@@ -33,6 +34,7 @@ struct BenchTraining: ParsableCommand {
             bench.limit = dataOptions.limit
             bench.testLimit = dataOptions.testLimit
             bench.data = dataOptions.directory()
+            bench.assignments = setOptions.assignments
             let figures = try bench.run(threads: threads)
             try reportOptions.write(figures)
         }

@@ -42,3 +42,10 @@ struct DataOptions: ParsableArguments {
         }
     }
 }
+
+/// `--set key=value`: any spec key, read and range-checked through the schema
+/// (`SpecParser.apply`), after everything else a command sets in its specs.
+struct SetOptions: ParsableArguments {
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set any spec key, after the spec file and the other flags; a benchmark sets it in every spec it trains (repeatable; `benn check --schema` lists the keys).", valueName: "key=value"))
+    var assignments: [String] = []
+}

@@ -17,6 +17,7 @@ struct BenchMethods: ParsableCommand {
     var seeds: String?
     @Option(help: "Learning rate (Adam, cosine schedule; the same for every method).") var learningRate: Float = 1e-3
     @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var setOptions: SetOptions
     @OptionGroup var threadOptions: ThreadOptions
     var threads: Int? { threadOptions.threads }
     @OptionGroup var reportOptions: ReportOptions
@@ -55,6 +56,7 @@ struct BenchMethods: ParsableCommand {
             bench.twinPaths = twinPaths
             bench.variants = variants
             bench.teacherEpochs = teacherEpochs
+            bench.assignments = setOptions.assignments
             let figures = try bench.run(threads: threads)
             try reportOptions.write(figures)
         }

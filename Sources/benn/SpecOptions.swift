@@ -17,8 +17,7 @@ struct SpecOptions: ParsableArguments {
     @Option(help: "Random seed.") var seed: UInt64?
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @OptionGroup var dataOptions: DataOptions
-    @Option(name: .customLong("set"), help: ArgumentHelp("Set any spec key, after the file and the flags above (repeatable; `benn check --schema` lists the keys).", valueName: "key=value"))
-    var assignments: [String] = []
+    @OptionGroup var setOptions: SetOptions
 
     /// The spec file (or the defaults) with the flags, then `--set`, applied; validated.
     func makeSpec() throws -> TrainingSpec {
@@ -38,6 +37,6 @@ struct SpecOptions: ParsableArguments {
         if let threads { s.threads = threads }
         if let limit = dataOptions.limit { s.data.limit = limit }
         if let testLimit = dataOptions.testLimit { s.data.testLimit = testLimit }
-        return try SpecParser.override(s, with: assignments)
+        return try SpecParser.override(s, with: setOptions.assignments)
     }
 }
