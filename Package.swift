@@ -10,7 +10,7 @@ import PackageDescription
 //   BennNN -> BennTensor -> BennCore, BennBLAS, BennRandom;  BennInference -> BennNN
 //   BennCore (bottom: JSONValue and its codec, UnsafeSendableBox, MonotonicClock/Stopwatch,
 //   HeapTuning) -> CBennMalloc; used by BennTensor and up (BennNN, BennInference, BennTrain,
-//   BennEnsemble, BennCluster, BennServe, benn)
+//   BennEnsemble, BennCluster, BennServe, BennBench, benn)
 let package = Package(
     name: "benn",
     platforms: [.macOS(.v13)],
