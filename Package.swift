@@ -10,7 +10,7 @@ import PackageDescription
 //   BennNN -> BennTensor -> BennCore, BennBLAS, BennRandom;  BennInference -> BennNN
 //   BennCore (bottom: JSONValue and its codec, UnsafeSendableBox, MonotonicClock/Stopwatch,
 //   HeapTuning) -> CBennMalloc; used by BennTensor and up (BennNN, BennInference, BennTrain,
-//   BennEnsemble, BennCluster, BennServe, benn)
+//   BennEnsemble, BennCluster, BennServe, BennBench, benn)
 let package = Package(
     name: "benn",
     platforms: [.macOS(.v13)],
@@ -54,7 +54,7 @@ let package = Package(
         ]),
         // The benchmarks behind `benn bench` (the command definitions stay in benn).
         .target(name: "BennBench", dependencies: [
-            "BennCluster", "BennTransport", "BennEnsemble", "BennTrain", "BennInference", "BennNN", "BennData", "BennTensor", "BennKernels", "BennBLAS",
+            "BennCore", "BennCluster", "BennTransport", "BennEnsemble", "BennTrain", "BennInference", "BennNN", "BennData", "BennTensor", "BennKernels", "BennBLAS", "BennRandom",
         ]),
         .executableTarget(name: "benn", dependencies: [
             "BennCore", "BennBench", "BennTensor", "BennTrain", "BennEnsemble", "BennCluster", "BennInference", "BennServe",

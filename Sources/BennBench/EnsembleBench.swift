@@ -22,6 +22,7 @@ public struct EnsembleBench {
     public var realFirstLast: Bool = false
     public var keepArtifacts: String? = nil
     public var limit: Int? = nil
+    public var testLimit: Int? = nil
     public var data: String = FashionMNIST.defaultDirectory
 
     public init() {}
@@ -68,12 +69,13 @@ public struct EnsembleBench {
             if realFirstLast { base.method.realFirstLast = true }
             base.data.directory = data
             base.data.limit = limit ?? 0
+            base.data.testLimit = testLimit ?? 0
             base.train.epochs = epochs
             let (trainImages, testImages) = try TrainingData.load(spec: base)
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("benn-bench-ensemble-\(getpid())").path
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: work) }
-            let test = DatasetView.all(testImages)
+            let test = try TrainingData.make(spec: base, trainImages: trainImages, testImages: testImages).test!
             let x = EnsembleInference.inputs(test)
             var rows: [StrategyRow] = []
             for name in strategies.split(separator: ",") {

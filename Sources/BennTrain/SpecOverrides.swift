@@ -30,4 +30,15 @@ extension SpecParser {
         }
         return spec
     }
+
+    /// `spec` with `assignments` applied (as `apply`), then validated: what a command that
+    /// builds a spec from its flags runs. An error without a place is the command line's.
+    public static func override(_ spec: TrainingSpec, with assignments: [String]) throws -> TrainingSpec {
+        let spec = try apply(assignments, to: spec)
+        do { try spec.validate() } catch var e as SpecError {
+            e.location = e.location ?? "options"
+            throw e
+        }
+        return spec
+    }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import BennData
+import BennTrain
 
 /// `--threads`: the compute threads of a command that computes (one definition, one range).
 struct ThreadOptions: ParsableArguments {
@@ -19,4 +21,31 @@ struct ReportOptions: ParsableArguments {
     func write<T: Encodable>(_ value: @autoclosure () throws -> T) throws {
         if let report { try writeJSONReport(try value(), to: report) }
     }
+}
+
+/// `--data`, `--limit`, `--test-limit`: where a command that trains reads its data and how
+/// much of it. The ranges are the spec's (`data.limit`, `data.test_limit`).
+struct DataOptions: ParsableArguments {
+    @Option(help: "Directory with the IDX files (Fashion-MNIST or MNIST layout; default: a spec's data.directory, or \(FashionMNIST.defaultDirectory)).")
+    var data: String?
+    @Option(help: "Use only the first N training samples (0: all; quick runs).") var limit: Int?
+    @Option(name: .customLong("test-limit"), help: "Use only the first N test samples (0: all).") var testLimit: Int?
+
+    /// `--data`, or `fallback` when it was not given (a benchmark's: Fashion-MNIST's directory).
+    func directory(default fallback: String = FashionMNIST.defaultDirectory) -> String { data ?? fallback }
+
+    func validate() throws {
+        for (flag, key, value) in [("--limit", "data.limit", limit), ("--test-limit", "data.test_limit", testLimit)] {
+            if let value, let problem = TrainingSpec.fieldsByKey[key]?.range?.problem(value) {
+                throw ValidationError("\(flag) \(problem)")
+            }
+        }
+    }
+}
+
+/// `--set key=value`: any spec key, read and range-checked through the schema
+/// (`SpecParser.apply`), after everything else a command sets in its specs.
+struct SetOptions: ParsableArguments {
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set any spec key, after the spec file and the other flags; a benchmark sets it in every spec it trains (repeatable; `benn check --schema` lists the keys).", valueName: "key=value"))
+    var assignments: [String] = []
 }

@@ -28,8 +28,7 @@ struct BenchEnsemble: ParsableCommand {
     @Flag(name: .customLong("real-first-last"), help: "Members keep their first-layer weights and classifier real (method_options.real_first_last).")
     var realFirstLast = false
     @Option(name: .customLong("keep-artifacts"), help: "Keep each strategy's artifact in this directory (for `benn eval`).") var keepArtifacts: String?
-    @Option(help: "Use only the first N training samples.") var limit: Int?
-    @Option(help: "Data directory.") var data: String = FashionMNIST.defaultDirectory
+    @OptionGroup var dataOptions: DataOptions
     @OptionGroup var threadOptions: ThreadOptions
     var threads: Int? { threadOptions.threads }
     @OptionGroup var reportOptions: ReportOptions
@@ -50,8 +49,9 @@ struct BenchEnsemble: ParsableCommand {
             bench.method = method
             bench.realFirstLast = realFirstLast
             bench.keepArtifacts = keepArtifacts
-            bench.limit = limit
-            bench.data = data
+            bench.limit = dataOptions.limit
+            bench.testLimit = dataOptions.testLimit
+            bench.data = dataOptions.directory()
             let figures = try bench.run(threads: threads)
             if let report { try writeJSONReport(figures, to: report) }
         }

@@ -15,12 +15,9 @@ struct SpecOptions: ParsableArguments {
     @Option(name: .customLong("batch-size"), help: "Samples per batch.") var batchSize: Int?
     @Option(name: .customLong("learning-rate"), help: "Base learning rate.") var learningRate: Float?
     @Option(help: "Random seed.") var seed: UInt64?
-    @Option(help: "Directory with the IDX files (Fashion-MNIST or MNIST layout).") var data: String?
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
-    @Option(help: "Use only the first N training samples.") var limit: Int?
-    @Option(name: .customLong("test-limit"), help: "Use only the first N test samples.") var testLimit: Int?
-    @Option(name: .customLong("set"), help: ArgumentHelp("Set any spec key, after the file and the flags above (repeatable; `benn check --schema` lists the keys).", valueName: "key=value"))
-    var assignments: [String] = []
+    @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var setOptions: SetOptions
 
     /// The spec file (or the defaults) with the flags, then `--set`, applied; validated.
     func makeSpec() throws -> TrainingSpec {
@@ -36,15 +33,10 @@ struct SpecOptions: ParsableArguments {
         if let batchSize { s.train.batchSize = batchSize }
         if let learningRate { s.train.learningRate = learningRate }
         if let seed { s.seed = seed }
-        if let data { s.data.directory = data }
+        if let data = dataOptions.data { s.data.directory = data }
         if let threads { s.threads = threads }
-        if let limit { s.data.limit = limit }
-        if let testLimit { s.data.testLimit = testLimit }
-        s = try SpecParser.apply(assignments, to: s)
-        do { try s.validate() } catch var e as SpecError {
-            e.location = e.location ?? "options"
-            throw e
-        }
-        return s
+        if let limit = dataOptions.limit { s.data.limit = limit }
+        if let testLimit = dataOptions.testLimit { s.data.testLimit = testLimit }
+        return try SpecParser.override(s, with: setOptions.assignments)
     }
 }

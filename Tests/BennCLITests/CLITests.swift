@@ -432,3 +432,43 @@ extension CLITests {
                                     "--data", directory]), mentions: "--teacher-epochs must be at least 1, got 0")
     }
 }
+
+/// `--set key=value` on the benchmarks that train from specs: applied to every spec they
+/// train, with `train --set`'s errors.
+extension CLITests {
+    func testMethodBenchSetsSpecKeysInEveryRow() throws {
+        try writeDataset()
+        let report = directory + "/methods.json"
+        let r = try run(["bench", "methods", "--models", "tinycnn", "--methods", "bnn,xnor", "--epochs", "3", "--data", directory,
+                         "--threads", "1", "--set", "train.epochs=1", "--set", "train.batch_size=16", "--report", report])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+        let rows = try XCTUnwrap(json["rows"] as? [[String: Any]])
+        XCTAssertEqual(rows.compactMap { $0["method"] as? String }, ["float", "bnn", "xnor"])
+        XCTAssertEqual(rows.compactMap { $0["epochs"] as? Int }, [1, 1, 1])
+        XCTAssertEqual(rows.compactMap { ($0["accuracyPerEpoch"] as? [Any])?.count }, [1, 1, 1])
+        let recipe = try XCTUnwrap(json["recipe"] as? [String: Any])
+        XCTAssertEqual(recipe["epochs"] as? Int, 1)
+        XCTAssertEqual(recipe["batchSize"] as? Int, 16)
+        let base: [String] = ["bench", "methods", "--models", "tinycnn", "--methods", "bnn", "--data", directory, "--threads", "1"]
+        assertCleanFailure(try run(base + ["--set", "train.epochz=1"]), mentions: "--set train.epochz=1: unknown key 'train.epochz' (did you mean 'train.epochs'?)")
+        assertCleanFailure(try run(base + ["--set", "train.batch_size=0"]), mentions: "--set train.batch_size=0: train.batch_size")
+        assertCleanFailure(try run(base + ["--set", "method_options.activation_scaling=true"]), mentions: "method bnn does not take activation_scaling")
+    }
+
+    func testTrainingBenchSetsSpecKeysInEverySpec() throws {
+        try writeDataset()
+        let report = directory + "/training.json"
+        let r = try run(["bench", "training", "--models", "bmlp", "--bmlp-epochs", "3", "--data", directory, "--threads", "1",
+                         "--set", "train.epochs=1", "--set", "train.batch_size=16", "--report", report])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+        let rows = try XCTUnwrap(json["rows"] as? [[String: Any]])
+        XCTAssertEqual(rows.compactMap { $0["model"] as? String }, ["bmlp", "fmlp"])
+        XCTAssertEqual(rows.compactMap { $0["epochs"] as? Int }, [1, 1])
+        let base: [String] = ["bench", "training", "--models", "bmlp", "--data", directory, "--threads", "1"]
+        assertCleanFailure(try run(base + ["--set", "train.epochz=1"]), mentions: "--set train.epochz=1: unknown key 'train.epochz' (did you mean 'train.epochs'?)")
+        assertCleanFailure(try run(base + ["--set", "ensemble.members=5000", "--set", "ensemble.strategy=bagging"]),
+                           mentions: "--set ensemble.members=5000: ensemble.members must be between 1 and 1000, got 5000")
+    }
+}
