@@ -69,6 +69,8 @@ public final class Coordinator {
     let verifier = DispatchQueue(label: "benn.coordinator.verify")
     let preparer = DispatchQueue(label: "benn.coordinator.prepare")
     let finisher = DispatchQueue(label: "benn.coordinator.finish")
+    /// Journal entries noted this loop turn, not yet handed to the writer.
+    var notes: [JournalWriter.Task] = []
 
     public init(config: CoordinatorConfig, log: @escaping @Sendable (String) -> Void) throws {
         self.config = config
@@ -219,6 +221,10 @@ public final class Coordinator {
                 }
                 for completion in sink.events.take() { perform(state.complete(completion, now: MonotonicClock.seconds())) }
                 perform(state.tick(now: MonotonicClock.seconds()))
+                if !notes.isEmpty {
+                    writer.submit(notes)
+                    notes.removeAll(keepingCapacity: true)
+                }
             } catch {
                 log("socket error: \(error)")
                 Thread.sleep(forTimeInterval: 0.05)
@@ -246,9 +252,10 @@ public final class Coordinator {
         switch action {
         case let .send(peer, message): send(peer, message.frames())
         case let .sendFrames(peer, frames): send(peer, frames)
-        case let .sendJob(peer, jobID, specID, job, dataset, warmStart):
+        case let .sendJob(peer, jobID, specID, job, dataset, warmStart, resultArrived):
             let tensors = warmStart.flatMap { FileManager.default.contents(atPath: $0) }.map { [UInt8]($0) }
             send(peer, Wire.JobOffer.envelope(jobID: jobID, specID: specID, job: job, dataset: dataset, warmStart: tensors).frames())
+            if let resultArrived { state.recordDispatch(MonotonicClock.seconds() - resultArrived) }
         case let .sendChunk(peer, request):
             if let bytes = datasets.chunk(sha256: request.sha256, offset: request.offset, length: Wire.chunkBytes) {
                 send(peer, Wire.DataChunk(sha256: request.sha256, offset: request.offset, bytes: bytes).frames())
@@ -289,7 +296,8 @@ public final class Coordinator {
         case let .record(entry):
             do { try writer.sync(entry) } catch { log("cannot journal \(entry.kind): \(error)") }
         case let .note(entry):
-            writer.submit(.init(file: nil, entry: entry) { _ in })
+            // Handed to the writer once per loop turn: one wake-up for a burst of dispatches.
+            notes.append(.init(file: nil, entry: entry) { _ in })
         case let .writeArtifact(job):
             let writer = self.writer
             let sink = self.sink

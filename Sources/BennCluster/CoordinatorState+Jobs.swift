@@ -136,15 +136,14 @@ extension CoordinatorState {
                 jobJSON = Wire.JobOffer.json(job, spec: run.specJSON)
                 run.jobCache = (job.member, run.state.members.count, jobJSON)
             }
-            out.append(.sendJob(w.routingID, jobID: jobID, specID: run.id, job: jobJSON, dataset: run.datasetJSON, warmStart: warmStart))
+            // The owner times the dispatch from the result's arrival to the JOB's send.
+            out.append(.sendJob(w.routingID, jobID: jobID, specID: run.id, job: jobJSON, dataset: run.datasetJSON, warmStart: warmStart,
+                                resultArrived: w.resultArrivedAt))
+            w.resultArrivedAt = nil
             assign(key, to: w, jobID: jobID, now: now)
             out.append(.note(.dispatched(id: run.id, member: job.member, job: jobID, holder: w.identity)))
             w.waitingForWork = false
             w.progress = "starting"
-            if let t = w.resultArrivedAt {
-                Self.record(&dispatchLatencies, now - t)
-                w.resultArrivedAt = nil
-            }
             out.append(.log("job \(jobID) -> worker \(w.name)"))
             return true
         }

@@ -54,7 +54,7 @@ public struct CoordinatorState {
     /// Results whose files could not be written, retried from `tick` (a full disk).
     var retries: [(due: Double, task: PersistTask)] = []
     /// Seconds from a worker's result arriving to its next job leaving (latest 100,000).
-    public internal(set) var dispatchLatencies: [Double] = []
+    public private(set) var dispatchLatencies: [Double] = []
     /// Seconds taken to take messages of 1 MiB or more off the socket (latest 100,000).
     public private(set) var largeReceiveTimes: [Double] = []
     let heartbeatFrames = Wire.Heartbeat().frames()
@@ -67,6 +67,7 @@ public struct CoordinatorState {
     }
 
     mutating func recordLargeReceive(_ seconds: Double) { Self.record(&largeReceiveTimes, seconds) }
+    mutating func recordDispatch(_ seconds: Double) { Self.record(&dispatchLatencies, seconds) }
 
     var heartbeatInterval: Double { Double(settings.heartbeatMilliseconds) / 1000 }
 
@@ -255,8 +256,9 @@ public enum CoordinatorAction {
     case send([UInt8], Message)
     /// Frames already encoded (heartbeats to every worker).
     case sendFrames([UInt8], [[UInt8]])
-    /// A JOB; `warmStart` names the member file whose bytes go with it.
-    case sendJob([UInt8], jobID: String, specID: String, job: [UInt8], dataset: [UInt8], warmStart: String?)
+    /// A JOB; `warmStart` names the member file whose bytes go with it; `resultArrived`, when
+    /// the worker's last result was taken off the socket (the dispatch latency ends at the send).
+    case sendJob([UInt8], jobID: String, specID: String, job: [UInt8], dataset: [UInt8], warmStart: String?, resultArrived: Double?)
     /// A DATA chunk (or, if the file is unknown, an ERROR naming its hash).
     case sendChunk([UInt8], Wire.FetchData)
     case sendArtifact([UInt8], id: String, path: String)

@@ -218,14 +218,16 @@ final class JournalWriter: @unchecked Sendable {
         t.start()
     }
 
-    func submit(_ task: Task) {
+    func submit(_ task: Task) { submit([task]) }
+
+    func submit(_ batch: [Task]) {
         condition.lock()
         if stopping {
             condition.unlock()
-            task.done(Message.Invalid(description: "the journal writer has stopped"))
+            for task in batch { task.done(Message.Invalid(description: "the journal writer has stopped")) }
             return
         }
-        tasks.append(task)
+        tasks += batch
         condition.signal()
         condition.unlock()
     }

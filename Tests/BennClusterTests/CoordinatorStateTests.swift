@@ -61,7 +61,7 @@ final class CoordinatorStateTests: XCTestCase {
     /// (job id, member) of the JOBs sent to `peer`.
     func jobs(_ actions: [CoordinatorAction], to peer: [UInt8]) -> [(String, Int)] {
         actions.compactMap {
-            guard case let .sendJob(p, jobID, _, job, _, _) = $0, p == peer,
+            guard case let .sendJob(p, jobID, _, job, _, _, _) = $0, p == peer,
                   case let .object(o)? = try? JSONValue.decode(job), let member = o["member"]?.intValue else { return nil }
             return (jobID, member)
         }
