@@ -17,12 +17,13 @@ public enum DataFormat: String, Sendable, CaseIterable, Codable {
     /// The format of `directory`, from its files: IDX names, `data_batch_1.bin`,
     /// `train.bin` with `test.bin`, `x_train.npy`, a `.npz` (or `directory` naming an `.npz`).
     ///
-    /// - Throws: `DataFileError` when no format's files are there, or when two formats' are.
+    /// A missing directory, or one with no format's files, is taken for IDX, whose error
+    /// lists every file name it tried (as before formats were guessed).
+    ///
+    /// - Throws: `DataFileError` when files of two formats are there.
     public static func guess(directory: String) throws -> DataFormat {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
-            throw DataFileError(path: directory, reason: "data directory not found")
-        }
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else { return .idx }
         if !isDirectory.boolValue {
             if directory.hasSuffix(".npz") { return .npz }
             throw DataFileError(path: directory, reason: "not a directory nor an .npz file; set data.format to read it")
@@ -34,10 +35,7 @@ public enum DataFormat: String, Sendable, CaseIterable, Codable {
         if names.contains("train.bin") && names.contains("test.bin") { found.append(.cifar100) }
         if names.contains { $0.hasSuffix(".npz") } { found.append(.npz) }
         if names.contains("x_train.npy") { found.append(.npy) }
-        guard let first = found.first else {
-            throw DataFileError(path: directory, reason: "no data set files found (IDX train-images-idx3-ubyte[.gz], CIFAR-10 "
-                                + "data_batch_1.bin, CIFAR-100 train.bin and test.bin, a .npz, or x_train.npy); set data.format")
-        }
+        guard let first = found.first else { return .idx }
         guard found.count == 1 else {
             throw DataFileError(path: directory, reason: "files of several formats (\(found.map(\.rawValue).joined(separator: ", "))); set data.format")
         }

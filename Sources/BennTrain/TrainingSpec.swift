@@ -60,6 +60,10 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
 
     public struct DataSpec: Codable, Sendable, Equatable {
         public var directory: String = "/usr/share/datasets/fashion-mnist"
+        /// The layout of the files (`auto`: guessed from the directory's files).
+        public var format: FormatChoice = .auto
+        /// CIFAR-100: the fine (100) or coarse (20) labels.
+        public var labels: CIFAR.Labels = .fine
         /// Training samples held out for validation (0: none).
         public var validation: Int = 0
         /// Random-crop padding in pixels (0: off).
@@ -69,10 +73,6 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
         public var limit: Int = 0
         /// Use only the first N test samples (0: all).
         public var testLimit: Int = 0
-        /// The layout of the files (`auto`: guessed from the directory's files).
-        public var format: FormatChoice = .auto
-        /// CIFAR-100: the fine (100) or coarse (20) labels.
-        public var labels: CIFAR.Labels = .fine
         public init() {}
 
         /// A spec's `data.format`: one of the readers, or `auto`.
