@@ -6,7 +6,7 @@ import PackageDescription
 //   BennBench -> BennCluster, BennEnsemble (benchmarks; benn keeps only their commands)
 //   BennTrain owns TrainingData (loading a spec's data and its views); BennEnsemble owns EnsembleArtifact.assemble
 //   BennCluster -> BennTransport -> CZMQ
-//   BennTrain -> BennNN -> BennKernels -> CBennKernels;  BennTrain -> BennData -> BennRandom, CZlib, CBennHash
+//   BennTrain -> BennNN -> BennKernels -> CBennKernels;  BennTrain -> BennData -> BennRandom, CBennZlib, CBennHash, ZIPFoundation (.npz)
 //   BennNN -> BennTensor -> BennCore, BennBLAS, BennRandom;  BennInference -> BennNN
 //   BennCore (bottom: JSONValue and its codec, UnsafeSendableBox, MonotonicClock/Stopwatch,
 //   HeapTuning) -> CBennMalloc; used by BennTensor and up (BennNN, BennInference, BennTrain,
@@ -21,13 +21,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // C kernels: per-function target attributes, chosen at run time.
         .target(name: "CBennKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Element-wise training loops, vectorised per CPU through target_clones.
         .target(name: "CBennOps", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CBennZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "BennRandom"),
         .target(name: "BennBLAS"),
@@ -38,7 +39,10 @@ let package = Package(
         .target(name: "BennCore", dependencies: ["CBennMalloc"]),
         .target(name: "BennTensor", dependencies: ["BennCore", "BennBLAS", "BennRandom"]),
         .target(name: "CBennHash", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "BennData", dependencies: ["BennRandom", "CZlib", "CBennHash"]),
+        .target(name: "BennData", dependencies: [
+            "BennRandom", "CBennZlib", "CBennHash",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
         .target(name: "BennTransport", dependencies: ["CZMQ"]),
         .target(name: "BennNN", dependencies: ["BennCore", "BennTensor", "BennKernels", "BennBLAS", "CBennOps"]),
         .target(name: "BennInference", dependencies: ["BennCore", "BennNN", "BennKernels", "BennTensor", "BennBLAS"]),
@@ -64,7 +68,7 @@ let package = Package(
         .testTarget(name: "BennRandomTests", dependencies: ["BennRandom"]),
         .testTarget(name: "BennBLASTests", dependencies: ["BennBLAS"]),
         .testTarget(name: "BennKernelsTests", dependencies: ["BennKernels"]),
-        .testTarget(name: "BennDataTests", dependencies: ["BennData"]),
+        .testTarget(name: "BennDataTests", dependencies: ["BennData", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .testTarget(name: "BennNNTests", dependencies: ["BennNN"]),
         .testTarget(name: "BennInferenceTests", dependencies: ["BennInference"]),
         .testTarget(name: "BennTrainTests", dependencies: ["BennTrain"]),

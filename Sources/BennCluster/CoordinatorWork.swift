@@ -23,7 +23,7 @@ enum CoordinatorWork {
         DispatchQueue.concurrentPerform(iterations: 2) { part in
             loaded.set(part) {
                 if part == 0 { return (try TrainingData.load(spec: spec), nil) }
-                return (nil, try datasets.register(directory: directory))
+                return (nil, try datasets.register(files: TrainingData.files(spec: spec), directory: directory))
             }
         }
         let parts = try loaded.values()

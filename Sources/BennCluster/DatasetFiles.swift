@@ -27,11 +27,13 @@ public final class DatasetServer: @unchecked Sendable {
 
     /// Registers the four IDX files of `directory` and returns their manifest.
     public func register(directory: String) throws -> DatasetManifest {
-        var filePaths: [String] = []
-        for split in [FashionMNIST.Split.train, .test] {
-            let (images, labels) = try FashionMNIST.files(directory: directory, split: split)
-            filePaths += [images, labels]
-        }
+        try register(files: DataFormat.idx.files(directory: directory), directory: directory)
+    }
+
+    /// Registers the files a spec's data format reads (`TrainingData.files(spec:)`), named
+    /// in the manifest by their file names, and returns their manifest. `directory` is the
+    /// key the manifest is remembered by.
+    public func register(files filePaths: [String], directory: String) throws -> DatasetManifest {
         let stamp = filePaths.map { path -> String in
             let a = try? FileManager.default.attributesOfItem(atPath: path)
             return "\(path) \((a?[.size] as? NSNumber)?.intValue ?? -1) \((a?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1)"

@@ -329,7 +329,7 @@ public final class Worker {
         let thread = Thread {
             let p = box.value
             do {
-                let (train, test) = try loaded.images(folder: folder)
+                let (train, test) = try loaded.images(folder: folder, data: p.job.spec.data)
                 let data = try TrainingData.make(spec: p.job.spec, trainImages: train, testImages: test)
                 let warm = try p.warmStart.map { try SafeTensors.decode($0, path: "warm start").tensors }
                 var lastProgress = 0.0
@@ -366,12 +366,15 @@ final class LoadedDataset: @unchecked Sendable {
     private var folder: String?
     private var images: (train: LabeledImages, test: LabeledImages)?
 
-    func images(folder: String) throws -> (train: LabeledImages, test: LabeledImages) {
+    /// The images of the dataset in `folder`, read as `data` (the job spec's data section)
+    /// says: its format and CIFAR-100 labels.
+    func images(folder: String, data: TrainingSpec.DataSpec) throws -> (train: LabeledImages, test: LabeledImages) {
         lock.lock()
         defer { lock.unlock() }
-        if self.folder == folder, let images { return images }
-        let loaded = try TrainingData.load(directory: folder)
-        self.folder = folder
+        let key = "\(folder) \(data.format.rawValue) \(data.labels.rawValue)"
+        if self.folder == key, let images { return images }
+        let loaded = try TrainingData.load(directory: folder, format: data.format, labels: data.labels)
+        self.folder = key
         images = loaded
         return loaded
     }

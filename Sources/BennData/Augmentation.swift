@@ -21,15 +21,18 @@ public enum Augmentation: Sendable, Hashable {
         }
     }
 
-    /// Applies `list` in order to the `height x width` image at `source`, drawing from `rng`
-    /// (a crop draws the row shift then the column shift; a flip draws one coin, always).
-    /// Returns either `source` (nothing changed) or a pointer into `scratch`, which must hold
-    /// `2 * height * width` bytes.
+    /// Applies `list` in order to the `height x width x channels` image (HWC) at `source`,
+    /// drawing from `rng` (a crop draws the row shift then the column shift; a flip draws one
+    /// coin, always). A crop shifts whole pixels (all channels); a flip mirrors pixels, keeping
+    /// each pixel's channel order. Returns either `source` (nothing changed) or a pointer into
+    /// `scratch`, which must hold `2 * height * width * channels` bytes.
     static func apply(
-        _ list: [Augmentation], to source: UnsafePointer<UInt8>, height: Int, width: Int,
+        _ list: [Augmentation], to source: UnsafePointer<UInt8>, height: Int, width: Int, channels: Int = 1,
         scratch: UnsafeMutablePointer<UInt8>, rng: inout SeededGenerator
     ) -> UnsafePointer<UInt8> {
-        let n = height * width
+        let c = channels
+        let rowBytes = width * c
+        let n = height * rowBytes
         var current = source
         var target = scratch
         for augmentation in list {
@@ -41,23 +44,38 @@ public enum Augmentation: Sendable, Hashable {
                 if dy == 0 && dx == 0 { continue }
                 for y in 0..<height {
                     let sy = y + dy
-                    let row = target + y * width
+                    let row = target + y * rowBytes
                     guard sy >= 0 && sy < height else {
-                        row.update(repeating: 0, count: width)
+                        row.update(repeating: 0, count: rowBytes)
                         continue
                     }
-                    let sourceRow = current + sy * width
-                    for x in 0..<width {
-                        let sx = x + dx
-                        row[x] = (sx >= 0 && sx < width) ? sourceRow[sx] : 0
+                    let sourceRow = current + sy * rowBytes
+                    if c == 1 {
+                        for x in 0..<width {
+                            let sx = x + dx
+                            row[x] = (sx >= 0 && sx < width) ? sourceRow[sx] : 0
+                        }
+                    } else {
+                        for x in 0..<width {
+                            let sx = x + dx
+                            if sx >= 0 && sx < width {
+                                (row + x * c).update(from: sourceRow + sx * c, count: c)
+                            } else {
+                                (row + x * c).update(repeating: 0, count: c)
+                            }
+                        }
                     }
                 }
             case .horizontalFlip:
                 guard rng.nextInt(below: 2) == 1 else { continue }
                 for y in 0..<height {
-                    let row = target + y * width
-                    let sourceRow = current + y * width
-                    for x in 0..<width { row[x] = sourceRow[width - 1 - x] }
+                    let row = target + y * rowBytes
+                    let sourceRow = current + y * rowBytes
+                    if c == 1 {
+                        for x in 0..<width { row[x] = sourceRow[width - 1 - x] }
+                    } else {
+                        for x in 0..<width { (row + x * c).update(from: sourceRow + (width - 1 - x) * c, count: c) }
+                    }
                 }
             }
             current = UnsafePointer(target)

@@ -52,7 +52,7 @@ public struct BatchSequence: RandomAccessCollection, Sendable {
             let start = i * batchSize
             weights = order[start..<(start + n)].map { w[$0] }
         }
-        return Batch(count: n, height: view.base.height, width: view.base.width, channels: 1,
+        return Batch(count: n, height: view.base.height, width: view.base.width, channels: view.base.channels,
                      inputs: inputs, labels: labels, weights: weights, indices: indices)
     }
 

@@ -1,4 +1,4 @@
-import CZlib
+import CBennZlib
 
 /// gzip decompression with zlib's `inflate`, for IDX files shipped as `.gz`.
 public enum Gzip {

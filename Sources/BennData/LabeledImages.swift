@@ -1,9 +1,11 @@
 import BennRandom
 
-/// A set of single-channel 8-bit images with one class label each, held in memory.
+/// A set of 8-bit images (any height, width and channel count) with one class label each,
+/// held in memory.
 ///
-/// `pixels` holds the images one after another, each row-major (`height * width` bytes);
-/// `labels[i]` is the class of image `i`, below `classCount`.
+/// `pixels` holds the images one after another, each row-major with the channels of a pixel
+/// interleaved (HWC, `height * width * channels` bytes); `labels[i]` is the class of image
+/// `i`, below `classCount`.
 public struct LabeledImages: Sendable, Equatable {
     /// Number of images.
     public let count: Int
@@ -11,7 +13,9 @@ public struct LabeledImages: Sendable, Equatable {
     public let height: Int
     /// Image width in pixels.
     public let width: Int
-    /// All pixels, `count * height * width` bytes, image after image, row-major.
+    /// Channels per pixel: 1 for grey images (IDX), 3 for colour (CIFAR).
+    public let channels: Int
+    /// All pixels, `count * height * width * channels` bytes, image after image, HWC.
     public let pixels: [UInt8]
     /// One label per image, each in `0..<classCount`.
     public let labels: [UInt8]
@@ -20,26 +24,31 @@ public struct LabeledImages: Sendable, Equatable {
 
     /// Number of classes (the number of class names).
     public var classCount: Int { classNames.count }
-    /// The input shape of a model built for these images: height x width x 1 channel.
-    public var imageShape: [Int] { [height, width, 1] }
+    /// The input shape of a model built for these images: height x width x channels.
+    public var imageShape: [Int] { [height, width, channels] }
 
-    /// Bytes per image: `height * width` (one channel).
-    public var pixelsPerImage: Int { height * width }
+    /// Bytes per image: `height * width * channels`.
+    public var pixelsPerImage: Int { height * width * channels }
 
     /// Makes a set from arrays, checking that they agree.
     ///
     /// - Throws: `DatasetError.inconsistentData` if sizes disagree or a label is out of range.
-    public init(height: Int, width: Int, pixels: [UInt8], labels: [UInt8], classNames: [String]) throws {
+    public init(height: Int, width: Int, channels: Int = 1, pixels: [UInt8], labels: [UInt8], classNames: [String]) throws {
         guard height > 0, width > 0 else {
             throw DatasetError.inconsistentData("image size \(height)x\(width) must be positive")
+        }
+        guard channels > 0 else {
+            throw DatasetError.inconsistentData("channel count \(channels) must be positive")
         }
         guard !classNames.isEmpty, classNames.count <= 256 else {
             throw DatasetError.inconsistentData("there must be 1...256 class names, got \(classNames.count)")
         }
-        guard pixels.count == labels.count * height * width else {
+        let perImage = height * width * channels
+        guard pixels.count == labels.count * perImage else {
+            let shape = channels == 1 ? "\(height)x\(width)" : "\(height)x\(width)x\(channels)"
             throw DatasetError.inconsistentData(
-                "\(labels.count) labels need \(labels.count * height * width) pixels "
-                    + "(\(height)x\(width) each), got \(pixels.count)")
+                "\(labels.count) labels need \(labels.count * perImage) pixels "
+                    + "(\(shape) each), got \(pixels.count)")
         }
         if let bad = labels.firstIndex(where: { Int($0) >= classNames.count }) {
             throw DatasetError.inconsistentData(
@@ -48,6 +57,7 @@ public struct LabeledImages: Sendable, Equatable {
         self.count = labels.count
         self.height = height
         self.width = width
+        self.channels = channels
         self.pixels = pixels
         self.labels = labels
         self.classNames = classNames
@@ -86,13 +96,20 @@ public struct LabeledImages: Sendable, Equatable {
     ///
     /// The encoding is the ASCII tag `benn.LabeledImages.v1`, then `count`, `height`, `width`
     /// and `classCount` as 8-byte little-endian integers, then for each class name its UTF-8
-    /// length (8-byte little-endian) and bytes, then all `pixels`, then all `labels`.
+    /// length (8-byte little-endian) and bytes, then all `pixels`, then all `labels`. Images
+    /// of more than one channel use the tag `benn.LabeledImages.v2` and add `channels` after
+    /// `width` (grey images keep the v1 hash, so every recorded hash stays valid).
     /// Computed on each call (about a tenth of a second for Fashion-MNIST's training set in a
     /// release build): keep the value if it is needed more than once.
     public var contentHash: String {
         var hasher = SHA256()
-        hasher.update("benn.LabeledImages.v1")
-        for n in [count, height, width, classCount] { hasher.update(littleEndian: UInt64(n)) }
+        if channels == 1 {
+            hasher.update("benn.LabeledImages.v1")
+            for n in [count, height, width, classCount] { hasher.update(littleEndian: UInt64(n)) }
+        } else {
+            hasher.update("benn.LabeledImages.v2")
+            for n in [count, height, width, channels, classCount] { hasher.update(littleEndian: UInt64(n)) }
+        }
         for name in classNames {
             let utf8 = Array(name.utf8)
             hasher.update(littleEndian: UInt64(utf8.count))
@@ -162,7 +179,7 @@ public struct LabeledImages: Sendable, Equatable {
                         precondition(index >= 0 && index < count, "sample index \(index) out of range 0..<\(count)")
                         let image = Augmentation.apply(
                             augmentations, to: src.baseAddress! + index * n,
-                            height: height, width: width, scratch: scratch.baseAddress!, rng: &rng)
+                            height: height, width: width, channels: channels, scratch: scratch.baseAddress!, rng: &rng)
                         for p in 0..<n { out[p] = table[Int(image[p])] }
                         out += n
                     }

@@ -1,4 +1,4 @@
-import CZlib
+import CBennZlib
 
 /// A decoded PNG image as 8-bit grey pixels, for `benn predict` on image files.
 ///

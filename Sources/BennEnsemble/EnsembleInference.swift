@@ -54,7 +54,7 @@ public final class EnsembleInference: @unchecked Sendable {
     /// All images of a view as one input tensor (scaled as in training).
     public static func inputs(_ view: DatasetView) -> Tensor {
         let base = view.base
-        var x = Tensor(uninitializedShape: [view.count, base.height, base.width, 1])
+        var x = Tensor(uninitializedShape: [view.count, base.height, base.width, base.channels])
         x.withMutablePointer { base.fillInputs(indices: view.indices, into: $0) }
         return x
     }

@@ -18,13 +18,30 @@ public struct TrainingData: Sendable {
         self.test = test
     }
 
-    /// The training and test splits of the spec's `data.directory`.
+    /// The training and test splits of the spec's `data.directory`, read in its
+    /// `data.format` (guessed from the files when `auto`).
     public static func load(spec: TrainingSpec) throws -> (train: LabeledImages, test: LabeledImages) {
-        try load(directory: spec.data.directory)
+        try load(directory: spec.data.directory, format: spec.data.format, labels: spec.data.labels)
     }
 
-    /// The training and test splits of an IDX directory, decompressed side by side.
-    public static func load(directory: String) throws -> (train: LabeledImages, test: LabeledImages) {
+    /// The format a spec's data section reads: `format`, or the one the files of
+    /// `directory` show when it is `auto`.
+    public static func format(_ format: TrainingSpec.DataSpec.FormatChoice, directory: String) throws -> DataFormat {
+        if let chosen = DataFormat(rawValue: format.rawValue) { return chosen }
+        return try DataFormat.guess(directory: directory)
+    }
+
+    /// Every file the spec's data section reads (to register and ship to workers).
+    public static func files(spec: TrainingSpec) throws -> [String] {
+        try format(spec.data.format, directory: spec.data.directory).files(directory: spec.data.directory)
+    }
+
+    /// The training and test splits of `directory` in `format`; IDX splits are decompressed
+    /// side by side.
+    public static func load(directory: String, format: TrainingSpec.DataSpec.FormatChoice = .auto,
+                            labels: CIFAR.Labels = .fine) throws -> (train: LabeledImages, test: LabeledImages) {
+        let resolved = try self.format(format, directory: directory)
+        guard resolved == .idx else { return try resolved.load(directory: directory, labels: labels) }
         let loaded = SplitSlots()
         DispatchQueue.concurrentPerform(iterations: 2) { part in
             loaded.set(part, Result { try FashionMNIST.load(directory: directory, split: part == 0 ? .train : .test) })
@@ -33,9 +50,15 @@ public struct TrainingData: Sendable {
         return (try loaded.get(0), try loaded.get(1))
     }
 
-    /// One split of an IDX directory (`benn eval`).
-    public static func load(directory: String, split: FashionMNIST.Split) throws -> LabeledImages {
-        try FashionMNIST.load(directory: directory, split: split)
+    /// One split of `directory` in `format` (`benn eval`). IDX reads only that split's files.
+    public static func load(directory: String, split: FashionMNIST.Split,
+                            format: TrainingSpec.DataSpec.FormatChoice = .auto, labels: CIFAR.Labels = .fine) throws -> LabeledImages {
+        let resolved = try self.format(format, directory: directory)
+        guard resolved == .idx else {
+            let both = try resolved.load(directory: directory, labels: labels)
+            return split == .train ? both.train : both.test
+        }
+        return try FashionMNIST.load(directory: directory, split: split)
     }
 
     /// The views a spec asks for, from loaded training and test images.

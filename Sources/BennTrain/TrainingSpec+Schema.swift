@@ -15,7 +15,11 @@ extension TrainingSpec {
     ] + MethodSpec.optionFields.map { $0.lifted(\TrainingSpec.method, prefix: "method_options") } + [
         .unsigned("seed", \.seed, "Seed of the initial weights, shuffles, hold-out and augmentation."),
         .whole("threads", \.threads, .whole(1...1024), "Compute threads (unset: all cores); results depend on it."),
-        .text("data.directory", \.data.directory, "Directory with the IDX files (Fashion-MNIST or MNIST layout)."),
+        .text("data.directory", \.data.directory,
+              "Directory with the data files (IDX, CIFAR-10/100 binary, .npy), or an .npz file."),
+        .choice("data.format", \.data.format,
+                "The files' layout; auto guesses it from the directory's files (IDX names, data_batch_1.bin, train.bin + test.bin, a .npz, x_train.npy)."),
+        .choice("data.labels", \.data.labels, "CIFAR-100: the 100 fine labels or the 20 coarse ones."),
         .whole("data.validation", \.data.validation, .whole(0...100_000_000),
                "Training samples held out for validation (0: none); must leave at least one to train on."),
         .whole("data.crop_padding", \.data.cropPadding, .whole(0...64),

@@ -1,3 +1,4 @@
+import BennData
 import BennNN
 
 /// Everything that decides a training run's result: the model, data, recipe and seed.
@@ -59,6 +60,10 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
 
     public struct DataSpec: Codable, Sendable, Equatable {
         public var directory: String = "/usr/share/datasets/fashion-mnist"
+        /// The layout of the files (`auto`: guessed from the directory's files).
+        public var format: FormatChoice = .auto
+        /// CIFAR-100: the fine (100) or coarse (20) labels.
+        public var labels: CIFAR.Labels = .fine
         /// Training samples held out for validation (0: none).
         public var validation: Int = 0
         /// Random-crop padding in pixels (0: off).
@@ -69,6 +74,42 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
         /// Use only the first N test samples (0: all).
         public var testLimit: Int = 0
         public init() {}
+
+        /// A spec's `data.format`: one of the readers, or `auto`.
+        public enum FormatChoice: String, Codable, Sendable, CaseIterable {
+            case auto, idx, cifar10, cifar100, npz, npy
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case directory, validation, cropPadding, flip, limit, testLimit, format, labels
+        }
+
+        // `format` and `labels` are written only when not their defaults, and read when
+        // present: specs, checkpoints and artifacts from before they existed read the same and
+        // an IDX spec encodes byte for byte as it did.
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            directory = try c.decode(String.self, forKey: .directory)
+            validation = try c.decode(Int.self, forKey: .validation)
+            cropPadding = try c.decode(Int.self, forKey: .cropPadding)
+            flip = try c.decode(Bool.self, forKey: .flip)
+            limit = try c.decode(Int.self, forKey: .limit)
+            testLimit = try c.decode(Int.self, forKey: .testLimit)
+            format = try c.decodeIfPresent(FormatChoice.self, forKey: .format) ?? .auto
+            labels = try c.decodeIfPresent(CIFAR.Labels.self, forKey: .labels) ?? .fine
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(directory, forKey: .directory)
+            try c.encode(validation, forKey: .validation)
+            try c.encode(cropPadding, forKey: .cropPadding)
+            try c.encode(flip, forKey: .flip)
+            try c.encode(limit, forKey: .limit)
+            try c.encode(testLimit, forKey: .testLimit)
+            if format != .auto { try c.encode(format, forKey: .format) }
+            if labels != .fine { try c.encode(labels, forKey: .labels) }
+        }
     }
 
     public struct RecipeSpec: Codable, Sendable, Equatable {

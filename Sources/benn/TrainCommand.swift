@@ -83,7 +83,8 @@ struct Eval: ParsableCommand {
             let checkpoint = try Checkpoint.read(from: modelPath)
             let model = try checkpoint.makeModel()
             let directory = data ?? checkpoint.spec.data.directory
-            let images = try TrainingData.load(directory: directory, split: which)
+            let images = try TrainingData.load(directory: directory, split: which,
+                                               format: checkpoint.spec.data.format, labels: checkpoint.spec.data.labels)
             let (accuracy, loss) = Evaluation.run(model, on: DatasetView.all(images))
             print("\(split) accuracy: \(Console.percent(accuracy)) (loss \(Console.fixed(Double(loss), 4)), \(images.count) samples, model \(checkpoint.model.name), \(checkpoint.completedEpochs) epochs)")
             if let report {
@@ -99,7 +100,9 @@ struct Eval: ParsableCommand {
 extension Eval {
     func evalEnsemble(_ which: FashionMNIST.Split) throws {
         let a = try EnsembleArtifact.read(from: modelPath)
-        let images = try TrainingData.load(directory: data ?? a.manifest.provenance.spec.data.directory, split: which)
+        let spec = a.manifest.provenance.spec
+        let images = try TrainingData.load(directory: data ?? spec.data.directory, split: which,
+                                           format: spec.data.format, labels: spec.data.labels)
         guard images.classNames.count == a.manifest.classNames.count else {
             throw ValidationError("the data has \(images.classNames.count) classes, the ensemble \(a.manifest.classNames.count)")
         }

@@ -1,5 +1,5 @@
 import XCTest
-import CZlib
+import CBennZlib
 import BennData
 
 /// Builds PNG files the way an encoder does (signature, chunks with CRCs, zlib data, row

@@ -1,4 +1,4 @@
-import CZlib
+import CBennZlib
 import Foundation
 import XCTest
 @testable import BennData

@@ -35,7 +35,7 @@ final class SpecSchemaTests: XCTestCase {
 
     func testKeyListsAreTheSpecFileOrder() {
         XCTAssertEqual(TrainingSpec.topLevelKeys, ["model", "method", "method_options", "seed", "threads", "data", "train", "ensemble"])
-        XCTAssertEqual(TrainingSpec.keys(in: "data"), ["directory", "validation", "crop_padding", "flip", "limit", "test_limit"])
+        XCTAssertEqual(TrainingSpec.keys(in: "data"), ["directory", "format", "labels", "validation", "crop_padding", "flip", "limit", "test_limit"])
         XCTAssertEqual(TrainingSpec.keys(in: "train"), ["epochs", "batch_size", "optimizer", "learning_rate", "momentum", "nesterov",
                                                         "weight_decay", "schedule", "step_epochs", "step_factor",
                                                         "minimum_learning_rate", "label_smoothing"])
