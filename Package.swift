@@ -3,7 +3,8 @@ import PackageDescription
 
 // Dependency graph (one way, top to bottom):
 //   benn (executable) -> BennBench, BennServe, BennCluster -> BennEnsemble -> BennTrain, BennInference
-//   BennBench -> BennCluster, BennEnsemble (benchmarks; benn keeps only their commands)
+//   BennBench -> BennCluster, BennEnsemble, BennOptions (benchmarks and their settings as flags; benn keeps the commands)
+//   BennOptions -> BennTrain, ArgumentParser (the option groups the commands share)
 //   BennTrain owns TrainingData (loading a spec's data and its views); BennEnsemble owns EnsembleArtifact.assemble
 //   BennCluster -> BennTransport -> CZMQ
 //   BennTrain -> BennNN -> BennKernels -> CBennKernels;  BennTrain -> BennData -> BennRandom, CBennZlib, CBennHash, ZIPFoundation (.npz)
@@ -56,12 +57,20 @@ let package = Package(
             "BennCore", "BennEnsemble", "BennData", "BennTensor", "BennTrain",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
-        // The benchmarks behind `benn bench` (the command definitions stay in benn).
+        // The option groups the commands share (--threads, --report, --data, --set), the
+        // JSON report writer, and the spec enums as argument values.
+        .target(name: "BennOptions", dependencies: [
+            "BennData", "BennTrain", "BennNN",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The benchmarks behind `benn bench`; each benchmark's settings are its command's
+        // flags (ParsableArguments), the commands themselves stay in benn.
         .target(name: "BennBench", dependencies: [
             "BennCore", "BennCluster", "BennTransport", "BennEnsemble", "BennTrain", "BennInference", "BennNN", "BennData", "BennTensor", "BennKernels", "BennBLAS", "BennRandom",
+            "BennOptions", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "benn", dependencies: [
-            "BennCore", "BennBench", "BennTensor", "BennTrain", "BennEnsemble", "BennCluster", "BennInference", "BennServe",
+            "BennCore", "BennBench", "BennOptions", "BennTensor", "BennTrain", "BennEnsemble", "BennCluster", "BennInference", "BennServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BennCoreTests", dependencies: ["BennCore"]),

@@ -1,7 +1,9 @@
+import ArgumentParser
 import BennCluster
 import BennCore
 import BennData
 import BennEnsemble
+import BennOptions
 import BennTensor
 import BennTrain
 import BennTransport
@@ -10,19 +12,27 @@ import Foundation
 
 /// Cluster figures: scaling with real workers, coordinator dispatch latency, and many
 /// simulated protocol-only workers.
-public struct ClusterBench {
-    /// Comma-separated simulated worker counts (0: skip).
-    public var simulated: String = "100,1000"
-    public var simulatedJobs: Int = 400
-    /// Simulated workers ask for their next job only when their result is ACKed.
+///
+/// The settings are the flags of `benn bench cluster` (but `--cluster-binary`, which says
+/// which executable `run(executable:)` starts).
+public struct ClusterBench: ParsableArguments {
+    @Option(help: "Comma-separated simulated worker counts (0: skip).") public var simulated: String = "100,1000"
+    @Option(name: .customLong("simulated-jobs"), help: "Jobs per simulated run.") public var simulatedJobs: Int = 400
+    @Flag(name: .customLong("simulated-ready-after-ack"),
+          help: "Simulated workers ask for their next job only when their result is ACKed (older workers did), instead of with the result.")
     public var readyAfterAck = false
-    public var skipScaling = false
-    /// Training samples per member in the scaling run.
-    public var scalingLimit: Int = 60000
+    @Flag(name: .customLong("skip-scaling")) public var skipScaling = false
+    @Option(name: .customLong("scaling-limit"), help: "Training samples per member in the scaling run (full-size members by default; fewer make the fixed per-spec work dominate).") public var scalingLimit: Int = 60000
+    @Option(name: .customLong("scaling-runs"), help: "Comma-separated WORKERSxTHREADS cluster runs of the scaling spec.")
     public var scalingRuns: String = "1x2,2x1,1x1"
-    public var skipCeiling = false
+    @Flag(name: .customLong("skip-ceiling"), help: "Skip timing one member in-process with 1 and 2 threads.") public var skipCeiling = false
+    @Option(name: .customLong("latency-members"),
+            help: "Members of the dispatch-latency run (bmlp results of 40 MB, short training; 0: skip).")
     public var latencyMembers: Int = 16
+    @Option(name: .customLong("latency-runs"), help: "Comma-separated WORKERSxTHREADS runs of the latency spec.")
     public var latencyRuns: String = "1x2,2x1"
+    @Option(name: .customLong("transfer-runs"),
+            help: "Fresh workers fetching the Fashion-MNIST files from a coordinator (a new cluster each), timed from their logs and set against raw libzmq on loopback (0: skip).")
     public var transferRuns: Int = 3
 
     public init() {}

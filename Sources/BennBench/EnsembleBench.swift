@@ -1,7 +1,9 @@
+import ArgumentParser
 import BennData
 import BennEnsemble
 import BennInference
 import BennNN
+import BennOptions
 import BennTensor
 import BennTrain
 import Dispatch
@@ -9,21 +11,22 @@ import Foundation
 
 /// The ensemble table: accuracy per member count for bagging and boosting, artifact size,
 /// and ensemble inference speed against one float model, all in one run (`benn bench ensemble`).
-public struct EnsembleBench {
-    public var model: String = "bcnn"
-    public var members: Int = 5
-    public var epochs: Int = 5
-    public var floatEpochs: Int? = nil
-    public var strategies: String = "bagging,boosting"
-    public var boostingRule: TrainingSpec.BoostingRule = .samme
-    public var start: TrainingSpec.Start = .independent
-    public var sampling: TrainingSpec.Sampling = .resample
-    public var method: MethodSpec.Name = .bnn
-    public var realFirstLast: Bool = false
-    public var keepArtifacts: String? = nil
-    public var limit: Int? = nil
-    public var testLimit: Int? = nil
-    public var data: String = FashionMNIST.defaultDirectory
+///
+/// The settings are the flags of `benn bench ensemble`.
+public struct EnsembleBench: ParsableArguments {
+    @Option(help: "Binary member model.") public var model: String = "bcnn"
+    @Option(help: "Members (K).") public var members: Int = 5
+    @Option(help: "Epochs per member.") public var epochs: Int = 5
+    @Option(name: .customLong("float-epochs"), help: "Epochs of the float twin (default: same; 0 skips it).") public var floatEpochs: Int?
+    @Option(help: "Strategies to run.") public var strategies: String = "bagging,boosting"
+    @Option(name: .customLong("boosting-rule"), help: "Boosting rule.") public var boostingRule: TrainingSpec.BoostingRule = .samme
+    @Option(help: "Where each member starts: from scratch, or from the previous member's weights.") public var start: TrainingSpec.Start = .independent
+    @Option(help: "How boosting members see the sample weights: a fresh weighted resample each epoch, or a weighted loss.") public var sampling: TrainingSpec.Sampling = .resample
+    @Option(help: "Method of every member (docs/methods.md; its default options).") public var method: MethodSpec.Name = .bnn
+    @Flag(name: .customLong("real-first-last"), help: "Members keep their first-layer weights and classifier real (method_options.real_first_last).")
+    public var realFirstLast = false
+    @Option(name: .customLong("keep-artifacts"), help: "Keep each strategy's artifact in this directory (for `benn eval`).") public var keepArtifacts: String?
+    @OptionGroup public var dataOptions: DataOptions
 
     public init() {}
 
@@ -67,9 +70,7 @@ public struct EnsembleBench {
             base.model = model
             base.method.name = method
             if realFirstLast { base.method.realFirstLast = true }
-            base.data.directory = data
-            base.data.limit = limit ?? 0
-            base.data.testLimit = testLimit ?? 0
+            dataOptions.applyBenchmarkData(to: &base)
             base.train.epochs = epochs
             let (trainImages, testImages) = try TrainingData.load(spec: base)
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("benn-bench-ensemble-\(getpid())").path

@@ -1,8 +1,10 @@
+import ArgumentParser
 import BennBLAS
 import BennData
 import BennInference
 import BennKernels
 import BennNN
+import BennOptions
 import BennRandom
 import BennTensor
 import BennTrain
@@ -11,26 +13,36 @@ import Foundation
 
 /// The method table: each BNN method trained on the same model with the same recipe,
 /// budget and seed, beside the model's float twin.
-public struct MethodBench {
-    public var models: String = "bcnn,breal18"
-    public var methods: String = MethodSpec.Name.allCases.map(\.rawValue).joined(separator: ",")
-    public var epochs: Int = 3
-    public var seed: UInt64 = 0
-    /// Comma-separated seeds, instead of `seed`.
-    public var seeds: String? = nil
-    public var learningRate: Float = 1e-3
-    public var limit: Int? = nil
-    public var testLimit: Int? = nil
-    public var data: String = FashionMNIST.defaultDirectory
-    public var inferenceOnly = false
-    public var printSteps = false
-    public var realFirstLast = false
-    public var resnetShortcut: MethodSpec.ShortcutPlacement? = nil
-    public var twinPaths: [String] = []
-    public var variants: [String] = []
-    public var teacherEpochs: Int? = nil
+///
+/// The settings are the flags of `benn bench methods` (`--threads` and `--report` among them,
+/// where its help lists them); the command reads `threadOptions` and `reportOptions`.
+public struct MethodBench: ParsableArguments {
+    @Option(help: "Comma-separated binary models.") public var models: String = "bcnn,breal18"
+    @Option(help: "Comma-separated methods.") public var methods: String = MethodSpec.Name.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(help: "Epochs per training (every method and the float twin).") public var epochs: Int = 3
+    @Option(help: "Seed of every training.") public var seed: UInt64 = 0
+    @Option(help: "Comma-separated seeds, instead of --seed: every row is trained once per seed, and a summary gives each row's mean and standard deviation over the seeds and its mean paired difference from bnn.")
+    public var seeds: String?
+    @Option(help: "Learning rate (Adam, cosine schedule; the same for every method).") public var learningRate: Float = 1e-3
+    @OptionGroup public var dataOptions: DataOptions
     /// `key=value` spec assignments applied to every row's spec after the table's own settings.
-    public var assignments: [String] = []
+    @OptionGroup public var setOptions: SetOptions
+    @OptionGroup public var threadOptions: ThreadOptions
+    @OptionGroup public var reportOptions: ReportOptions
+    @Flag(help: "Only measure folded inference of every method's network (untrained weights; speed does not depend on them), all in one pass.")
+    public var inferenceOnly = false
+    @Flag(name: .customLong("steps"), help: "With --inference-only: also print each compiled step's share of one thread's time on 256 images (best of 5 per step).")
+    public var printSteps = false
+    @Flag(name: .customLong("real-first-last"), help: "Keep every binary model's first-layer weights and classifier real (method_options.real_first_last).")
+    public var realFirstLast = false
+    @Option(name: .customLong("resnet-shortcut"), help: "Where every binary ResNet row puts its shortcuts: per_conv or per_block (method_options.resnet_shortcut; default: each method's own).")
+    public var resnetShortcut: MethodSpec.ShortcutPlacement?
+    @Option(name: .customLong("twin"), help: "A float twin already trained with this table's recipe, seed and data (`benn train --model fcnn ... -o FILE`): its row and ReActNet's teacher come from it instead of a new training. Repeat for several models (and with --seeds, one per seed).")
+    public var twinPaths: [String] = []
+    @Option(name: .customLong("variant"), help: "One more row per model: a method with options, as METHOD:KEY=VALUE[,KEY=VALUE...] (method_options keys, docs/methods.md), e.g. xnor:activation_scaling=true. Repeat for several; a distilling variant (sdbnn:teacher=train) learns from the table's float twin.")
+    public var variants: [String] = []
+    @Option(name: .customLong("teacher-epochs"), help: "Distilling rows (ReActNet, a teacher=train variant) learn from a float twin trained for N epochs with the table's recipe and seed, as `teacher_epochs: N` in a spec, instead of from the table's twin row; the float row keeps the table's epochs.")
+    public var teacherEpochs: Int?
 
     public init() {}
 
@@ -144,11 +156,9 @@ public struct MethodBench {
                 spec.model = name
                 spec.method = method
                 spec.seed = seed
-                spec.data.directory = data
-                spec.data.limit = limit ?? 0
-                spec.data.testLimit = testLimit ?? 0
+                dataOptions.applyBenchmarkData(to: &spec)
                 spec.train = recipe
-                return try SpecParser.override(spec, with: assignments)
+                return try SpecParser.override(spec, with: setOptions.assignments)
             }
             /// The twin file for a seed; a file for another seed stands in so that the check names the difference.
             func twinFile(_ twin: String, seed: UInt64) -> (path: String, checkpoint: Checkpoint)? {

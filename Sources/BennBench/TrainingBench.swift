@@ -1,25 +1,28 @@
+import ArgumentParser
 import BennBLAS
 import BennData
 import BennKernels
 import BennNN
+import BennOptions
 import BennTrain
 import Dispatch
 import Foundation
 
 /// Each benchmark model and its float twin trained with the standard recipe, side by side
 /// (`benn bench training`).
-public struct TrainingBench {
+///
+/// The settings are the flags of `benn bench training`.
+public struct TrainingBench: ParsableArguments {
     /// Comma-separated binary models, each with a float twin.
-    public var models: String = "bmlp,bcnn"
-    public var bmlpEpochs: Int = 10
-    public var bcnnEpochs: Int = 5
+    @Option(help: "Comma-separated binary models to measure.") public var models: String = "bmlp,bcnn"
+    @Option(name: .customLong("bmlp-epochs")) public var bmlpEpochs: Int = 10
+    @Option(name: .customLong("bcnn-epochs")) public var bcnnEpochs: Int = 5
     /// Epochs of the float twins (nil: the binary model's).
-    public var floatEpochs: Int? = nil
-    public var limit: Int? = nil
-    public var testLimit: Int? = nil
-    public var data: String = FashionMNIST.defaultDirectory
+    @Option(name: .customLong("float-epochs"), help: "Epochs for the float twins (default: same as the binary model).")
+    public var floatEpochs: Int?
+    @OptionGroup public var dataOptions: DataOptions
     /// `key=value` spec assignments applied to every model's spec after the bench's own settings.
-    public var assignments: [String] = []
+    @OptionGroup public var setOptions: SetOptions
 
     public init() {}
 
@@ -43,11 +46,9 @@ public struct TrainingBench {
     func spec(_ model: String, epochs: Int) throws -> TrainingSpec {
         var spec = TrainingSpec()
         spec.model = model
-        spec.data.directory = data
-        spec.data.limit = limit ?? 0
-        spec.data.testLimit = testLimit ?? 0
+        dataOptions.applyBenchmarkData(to: &spec)
         spec.train.epochs = epochs
-        return try SpecParser.override(spec, with: assignments)
+        return try SpecParser.override(spec, with: setOptions.assignments)
     }
 
     /// Trains every model and its twin on `threads` compute threads (already configured),

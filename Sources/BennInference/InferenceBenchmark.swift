@@ -2,7 +2,6 @@ import BennBLAS
 import BennKernels
 import BennNN
 import BennTensor
-import Dispatch
 
 /// Measures inference throughput of compiled networks: folded binary models against their
 /// Float32 twins (BLAS), at several batch sizes and thread counts, in one run.
@@ -73,26 +72,13 @@ public enum InferenceBenchmark {
             let x = Tensor(shape: [batch] + net.inputShape, storage: pixels)
             for threads in threadCounts {
                 let call = { _ = net.predict(x, threads: threads) }
-                let warm = time(call)
-                let inner = max(1, Int((minRepetitionSeconds / max(warm, 1e-9)).rounded(.up)))
-                var samples: [Double] = []
-                for _ in 0..<repetitions {
-                    let t = time { for _ in 0..<inner { call() } }
-                    samples.append(t / Double(inner))
-                }
-                samples.sort()
-                let median = samples[samples.count / 2]
+                let median = KernelBenchmark.medianSeconds(of: call, repetitions: repetitions,
+                                                           minRepetitionSeconds: minRepetitionSeconds)
                 results.append(Result(model: name, folded: net.isFolded, batch: batch, threads: threads,
                                       secondsPerBatch: median, imagesPerSecond: Double(batch) / median,
                                       millisecondsPerBatch: median * 1000))
             }
         }
         return results
-    }
-
-    private static func time(_ body: () -> Void) -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 }

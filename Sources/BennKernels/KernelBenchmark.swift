@@ -54,15 +54,8 @@ public enum KernelBenchmark {
                                            words: words, k: shape.k, out: out, ldc: shape.n,
                                            threads: threads, path: path)
                     }
-                    let warm = time(call)
-                    let inner = max(1, Int((minRepetitionSeconds / max(warm, 1e-9)).rounded(.up)))
-                    var samples: [Double] = []
-                    for _ in 0..<repetitions {
-                        let t = time { for _ in 0..<inner { call() } }
-                        samples.append(t / Double(inner))
-                    }
-                    samples.sort()
-                    let median = samples[samples.count / 2]
+                    let median = medianSeconds(of: call, repetitions: repetitions,
+                                               minRepetitionSeconds: minRepetitionSeconds)
                     let macs = Double(shape.m) * Double(shape.n) * Double(shape.k)
                     results.append(Result(path: path, threads: threads, m: shape.m, n: shape.n, k: shape.k,
                                           seconds: median, gmacPerSecond: macs / median / 1e9))
@@ -70,6 +63,22 @@ public enum KernelBenchmark {
             }
         }
         return results
+    }
+
+    /// The median seconds per call of `call`: warmed up once, then timed `repetitions` times,
+    /// each repetition looping the call until it has run for at least `minRepetitionSeconds`
+    /// and recording the time per call. Shared by the benchmarks of the modules above.
+    public static func medianSeconds(of call: () -> Void, repetitions: Int,
+                                     minRepetitionSeconds: Double) -> Double {
+        let warm = time(call)
+        let inner = max(1, Int((minRepetitionSeconds / max(warm, 1e-9)).rounded(.up)))
+        var samples: [Double] = []
+        for _ in 0..<repetitions {
+            let t = time { for _ in 0..<inner { call() } }
+            samples.append(t / Double(inner))
+        }
+        samples.sort()
+        return samples[samples.count / 2]
     }
 
     private static func time(_ body: () -> Void) -> Double {

@@ -98,11 +98,18 @@ void benn_relu_backward(const float *restrict x, const float *restrict dy, float
  * each kernel row is one run: padding on the left, one copy (or one add loop) of the pixels
  * inside the image, padding on the right: fewer calls and loop starts than one per tap,
  * which cost most for the few channels of a first layer. */
-static inline void row_span(long ix0, size_t kw, size_t w, size_t *lo, size_t *hi) {
+/* The kernel row of output column ox: its taps lo..<hi fall inside the image, the first of
+ * them at input column x0 (meaningful when hi > lo). */
+struct tap_span { size_t lo, hi, x0; };
+static inline struct tap_span row_span(size_t ox, size_t stride, size_t pad, size_t kw, size_t w) {
+    const long ix0 = (long)(ox * stride) - (long)pad;
     const long first = ix0 < 0 ? -ix0 : 0;
     const long last = ix0 + (long)kw > (long)w ? (long)w - ix0 : (long)kw;
-    *lo = (size_t)(first < (long)kw ? first : (long)kw);
-    *hi = last > (long)*lo ? (size_t)last : *lo;
+    struct tap_span sp;
+    sp.lo = (size_t)(first < (long)kw ? first : (long)kw);
+    sp.hi = last > (long)sp.lo ? (size_t)last : sp.lo;
+    sp.x0 = (size_t)(ix0 + (long)sp.lo);
+    return sp;
 }
 
 void benn_im2col_f32(const float *restrict x, size_t images, size_t h, size_t w, size_t c, size_t kh, size_t kw,
@@ -114,17 +121,15 @@ void benn_im2col_f32(const float *restrict x, size_t images, size_t h, size_t w,
         const float *img = x + n * h * w * c;
         for (size_t oy = 0; oy < oh; oy++) {
             for (size_t ox = 0; ox < ow; ox++) {
-                const long ix0 = (long)(ox * stride) - (long)pad;
-                size_t lo, hi;
-                row_span(ix0, kw, w, &lo, &hi);
+                const struct tap_span sp = row_span(ox, stride, pad, kw, w);
                 for (size_t ky = 0; ky < kh; ky++) {
                     const long iy = (long)(oy * stride + ky) - (long)pad;
                     if (iy < 0 || iy >= (long)h) {
                         for (size_t j = 0; j < run; j++) dst[j] = pad_value;
                     } else {
-                        for (size_t j = 0; j < lo * c; j++) dst[j] = pad_value;
-                        if (hi > lo) memcpy(dst + lo * c, img + ((size_t)iy * w + (size_t)(ix0 + (long)lo)) * c, (hi - lo) * c * sizeof(float));
-                        for (size_t j = hi * c; j < run; j++) dst[j] = pad_value;
+                        for (size_t j = 0; j < sp.lo * c; j++) dst[j] = pad_value;
+                        if (sp.hi > sp.lo) memcpy(dst + sp.lo * c, img + ((size_t)iy * w + sp.x0) * c, (sp.hi - sp.lo) * c * sizeof(float));
+                        for (size_t j = sp.hi * c; j < run; j++) dst[j] = pad_value;
                     }
                     dst += run;
                 }
@@ -143,17 +148,15 @@ void benn_col2im_f32(const float *restrict cols, size_t images, size_t h, size_t
         float *img = dx + n * h * w * c;
         for (size_t oy = 0; oy < oh; oy++) {
             for (size_t ox = 0; ox < ow; ox++) {
-                const long ix0 = (long)(ox * stride) - (long)pad;
-                size_t lo, hi;
-                row_span(ix0, kw, w, &lo, &hi);
+                const struct tap_span sp = row_span(ox, stride, pad, kw, w);
                 for (size_t ky = 0; ky < kh; ky++) {
                     const long iy = (long)(oy * stride + ky) - (long)pad;
-                    if (iy >= 0 && iy < (long)h && hi > lo) {
+                    if (iy >= 0 && iy < (long)h && sp.hi > sp.lo) {
                         /* One row's taps are distinct pixels: each gets one addition here, in
                          * the same order across rows as a tap-by-tap loop. */
-                        float *d = img + ((size_t)iy * w + (size_t)(ix0 + (long)lo)) * c;
-                        const float *s = src + lo * c;
-                        for (size_t j = 0; j < (hi - lo) * c; j++) d[j] += s[j];
+                        float *d = img + ((size_t)iy * w + sp.x0) * c;
+                        const float *s = src + sp.lo * c;
+                        for (size_t j = 0; j < (sp.hi - sp.lo) * c; j++) d[j] += s[j];
                     }
                     src += run;
                 }

@@ -1,10 +1,21 @@
 import ArgumentParser
 import BennBench
+import BennOptions
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput; figures are ratios against a baseline run in the same process.",
         subcommands: [BenchTraining.self, BenchKernels.self, BenchInference.self, BenchMethods.self, BenchCluster.self, BenchEnsemble.self])
+}
+
+/// A benchmark run on `--threads` compute threads, its figures written to `--report`.
+func runBench<Figures: Encodable>(_ threadOptions: ThreadOptions, _ reportOptions: ReportOptions,
+                                  _ run: (Int) throws -> Figures) throws {
+    try reportingErrors {
+        let threads = try Runtime.configure(threads: threadOptions.threads)
+        let figures = try run(threads)
+        try reportOptions.write(figures)
+    }
 }
 
 /// Trains each benchmark model and its float twin with the standard recipe and compares them.
@@ -13,32 +24,12 @@ struct BenchTraining: ParsableCommand {
         commandName: "training",
         abstract: "Train bmlp and bcnn (and their float twins fmlp, fcnn) with the standard recipe.")
 
-    @Option(help: "Comma-separated binary models to measure.") var models: String = "bmlp,bcnn"
-    @Option(name: .customLong("bmlp-epochs")) var bmlpEpochs: Int = 10
-    @Option(name: .customLong("bcnn-epochs")) var bcnnEpochs: Int = 5
-    @Option(name: .customLong("float-epochs"), help: "Epochs for the float twins (default: same as the binary model).")
-    var floatEpochs: Int?
-    @OptionGroup var dataOptions: DataOptions
-    @OptionGroup var setOptions: SetOptions
+    /// The benchmark's flags, declared once with its settings.
+    @OptionGroup var bench: TrainingBench
     @OptionGroup var threadOptions: ThreadOptions
     @OptionGroup var reportOptions: ReportOptions
 
-    func run() throws {
-        try reportingErrors {
-            let threads = try Runtime.configure(threads: threadOptions.threads)
-            var bench = TrainingBench()
-            bench.models = models
-            bench.bmlpEpochs = bmlpEpochs
-            bench.bcnnEpochs = bcnnEpochs
-            bench.floatEpochs = floatEpochs
-            bench.limit = dataOptions.limit
-            bench.testLimit = dataOptions.testLimit
-            bench.data = dataOptions.directory()
-            bench.assignments = setOptions.assignments
-            let figures = try bench.run(threads: threads)
-            try reportOptions.write(figures)
-        }
-    }
+    func run() throws { try runBench(threadOptions, reportOptions, bench.run) }
 }
 
 /// Binary GEMM throughput per kernel path and thread count against sgemm on the same shapes.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BennNN
+import BennOptions
 import BennTrain
 import Foundation
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BennBench
 import BennCluster
+import BennOptions
 import BennTrain
 import BennTransport
 import Foundation

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BennBench
+import BennOptions
 import BennTrain
 import Foundation
 

@@ -4,6 +4,7 @@ import BennCore
 import BennData
 import BennEnsemble
 import BennNN
+import BennOptions
 import BennTensor
 import BennTrain
 import Foundation

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BennNN
+import BennOptions
 import BennTrain
 
 /// A spec file and the flags that override it: what `benn train` and `benn check` read a

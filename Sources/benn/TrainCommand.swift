@@ -1,11 +1,12 @@
 import ArgumentParser
-import BennBench
 import BennBLAS
+import BennBench
 import BennCore
 import BennData
 import BennEnsemble
 import BennKernels
 import BennNN
+import BennOptions
 import BennTensor
 import BennTrain
 import Foundation

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Writes `value` as pretty, key-sorted JSON (the format of every `--report` file).
-func writeJSONReport<T: Encodable>(_ value: T, to path: String) throws {
+public func writeJSONReport<T: Encodable>(_ value: T, to path: String) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try encoder.encode(value).write(to: URL(fileURLWithPath: path))
