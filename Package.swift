@@ -41,6 +41,7 @@ let package = Package(
         .target(name: "BennTensor", dependencies: ["BennCore", "BennBLAS", "BennRandom"]),
         .target(name: "CBennHash", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "BennData", dependencies: [
+            "BennCore",
             "BennRandom", "CBennZlib", "CBennHash",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),

@@ -21,13 +21,7 @@ public struct Batch: Sendable, Equatable {
     /// Makes a batch from its parts.
     public init(count: Int, height: Int, width: Int, channels: Int = 1,
                 inputs: [Float], labels: [Int32], weights: [Float]?, indices: [Int]) {
-        self.count = count
-        self.height = height
-        self.width = width
-        self.channels = channels
-        self.inputs = inputs
-        self.labels = labels
-        self.weights = weights
-        self.indices = indices
+        (self.count, self.height, self.width, self.channels, self.inputs, self.labels, self.weights, self.indices) =
+            (count, height, width, channels, inputs, labels, weights, indices)
     }
 }

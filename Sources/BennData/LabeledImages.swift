@@ -54,13 +54,8 @@ public struct LabeledImages: Sendable, Equatable {
             throw DatasetError.inconsistentData(
                 "label \(labels[bad]) at index \(bad) is out of range 0..<\(classNames.count)")
         }
-        self.count = labels.count
-        self.height = height
-        self.width = width
-        self.channels = channels
-        self.pixels = pixels
-        self.labels = labels
-        self.classNames = classNames
+        (self.count, self.height, self.width, self.channels, self.pixels, self.labels, self.classNames) =
+            (labels.count, height, width, channels, pixels, labels, classNames)
     }
 
     /// Loads an IDX image file and an IDX label file (each gzip-compressed or raw).

@@ -50,13 +50,8 @@ public final class Conv2D: Layer {
 
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, pad: Int,
                 quantizer: WeightQuantizer?, binaryInput: Bool, name: String, rng: inout SeededGenerator) {
-        self.inChannels = inChannels
-        self.outChannels = outChannels
-        self.kernel = kernel
-        self.stride = stride
-        self.pad = pad
-        self.quantizer = quantizer
-        self.binaryInput = binaryInput
+        (self.inChannels, self.outChannels, self.kernel, self.stride, self.pad, self.quantizer, self.binaryInput) =
+            (inChannels, outChannels, kernel, stride, pad, quantizer, binaryInput)
         self.padValue = binaryInput ? 1 : 0
         let fanIn = kernel * kernel * inChannels, fanOut = kernel * kernel * outChannels
         weight = Parameter(name: "\(name).weight",

@@ -40,13 +40,8 @@ public struct SpecField<Root>: Sendable {
 
     init(_ key: String, _ kind: Kind, doc: String, methods: [MethodSpec.Name]?, optional: Bool,
          get: @escaping @Sendable (Root) -> SpecValue?, set: @escaping @Sendable (inout Root, SpecValue) -> Void) {
-        self.key = key
-        self.kind = kind
-        self.doc = doc
-        self.methods = methods
-        self.optional = optional
-        self.get = get
-        self.set = set
+        (self.key, self.kind, self.doc, self.methods, self.optional, self.get, self.set) =
+            (key, kind, doc, methods, optional, get, set)
     }
 
     /// The field's value in `root`, nil when an optional field is unset.

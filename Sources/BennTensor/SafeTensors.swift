@@ -1,3 +1,4 @@
+import BennCore
 import Foundation
 
 /// Reader and writer for the safetensors container: an 8-byte little-endian header
@@ -30,15 +31,8 @@ public struct SafeTensors: Sendable {
         }
     }
 
-    public struct FormatError: Error, CustomStringConvertible {
-        public let path: String
-        public let problem: String
-        public init(path: String, problem: String) {
-            self.path = path
-            self.problem = problem
-        }
-        public var description: String { "\(path): \(problem)" }
-    }
+    /// A safetensors file that cannot be read or written, naming the file.
+    public typealias FormatError = FileError
 
     public var entries: [String: Entry] = [:]
     public var metadata: [String: String] = [:]
@@ -116,13 +110,13 @@ public struct SafeTensors: Sendable {
         let bytes = encoded()
         let tmp = path + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes)) else {
-            throw FormatError(path: path, problem: "cannot write file (directory missing or not writable)")
+            throw FormatError(path: path, reason: "cannot write file (directory missing or not writable)")
         }
         let fd = open(tmp, O_RDONLY)
         if fd >= 0 { fsync(fd); close(fd) }
         if rename(tmp, path) != 0 {
             unlink(tmp)
-            throw FormatError(path: path, problem: "cannot move the written file into place: \(String(cString: strerror(errno)))")
+            throw FormatError(path: path, reason: "cannot move the written file into place: \(String(cString: strerror(errno)))")
         }
     }
 
@@ -130,10 +124,10 @@ public struct SafeTensors: Sendable {
 
     public static func read(from path: String) throws -> SafeTensors {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw FormatError(path: path, problem: "file not found")
+            throw FormatError(path: path, reason: "file not found")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw FormatError(path: path, problem: "file cannot be read")
+            throw FormatError(path: path, reason: "file cannot be read")
         }
         return try decode([UInt8](data), path: path)
     }
@@ -144,7 +138,7 @@ public struct SafeTensors: Sendable {
     /// refused (files from peers, whose corruption must not go unnoticed).
     public static func decode(_ bytes: [UInt8], path: String = "<memory>", materialize: Bool = true,
                               requireChecksum: Bool = false) throws -> SafeTensors {
-        func fail(_ p: String) -> FormatError { FormatError(path: path, problem: p) }
+        func fail(_ p: String) -> FormatError { FormatError(path: path, reason: p) }
         guard bytes.count >= 8 else { throw fail("too short to be a safetensors file (\(bytes.count) bytes)") }
         var n: UInt64 = 0
         for i in (0..<8).reversed() { n = n << 8 | UInt64(bytes[i]) }

@@ -38,7 +38,7 @@ public struct Checkpoint: Sendable {
 
     public static func read(from path: String) throws -> Checkpoint {
         let file = try SafeTensors.read(from: path)
-        func fail(_ why: String) -> SafeTensors.FormatError { SafeTensors.FormatError(path: path, problem: why) }
+        func fail(_ why: String) -> SafeTensors.FormatError { SafeTensors.FormatError(path: path, reason: why) }
         guard file.metadata["format"] == format else {
             throw fail("not a benn checkpoint (format is '\(file.metadata["format"] ?? "missing")')")
         }
