@@ -239,28 +239,29 @@ extension CoordinatorState {
         let asksForNext = w.job == key && assignments[key]?.jobID == m.jobID
         if w.job == key { w.job = nil }
         if assignments[key]?.worker == peer || assignments[key]?.jobID == m.jobID { unassign(key) }
-        // The next job leaves before the check starts.
-        defer {
-            if asksForNext {
-                w.impliedReadies += 1
-                w.waitingForWork = true
-                w.progress = "idle"
-                if !dispatch(to: w, now: now, &out), !w.queued {
-                    w.queued = true
-                    waiting.append(w.routingID)
-                }
-            }
-        }
         // Only a member whose dependencies are met and that is not done yet can be applied;
         // anything else is a late copy of a re-dispatched job.
-        guard !run.isDone, Self.isReady(run.state, member: m.member) else {
+        var check: Verification?
+        if !run.isDone, Self.isReady(run.state, member: m.member) {
+            run.verifying[m.member, default: 0] += 1
+            check = Verification(peer: peer, result: m, expectedShapes: run.expectedShapes,
+                                 expectedMisses: run.spec.ensemble.strategy == .boosting ? run.state.trainingCount : nil)
+        } else {
             out.append(.log("dropped a duplicate result for \(m.specID) member \(m.member) (job \(m.jobID))"))
             out.append(.send(peer, Wire.Ack(jobID: m.jobID, duplicate: true).envelope))
-            return
         }
-        run.verifying[m.member, default: 0] += 1
-        out.append(.verify(Verification(peer: peer, result: m, expectedShapes: run.expectedShapes,
-                                        expectedMisses: run.spec.ensemble.strategy == .boosting ? run.state.trainingCount : nil)))
+        // The next job leaves before the check is handed off: a thread woken for the check
+        // could take the CPU from the event loop for a few milliseconds.
+        if asksForNext {
+            w.impliedReadies += 1
+            w.waitingForWork = true
+            w.progress = "idle"
+            if !dispatch(to: w, now: now, &out), !w.queued {
+                w.queued = true
+                waiting.append(w.routingID)
+            }
+        }
+        if let check { out.append(.verify(check)) }
     }
 
     mutating func failed(_ peer: [UInt8], _ m: Wire.JobFailed, now: Double, _ out: inout [CoordinatorAction]) throws {

@@ -73,19 +73,27 @@ public struct CoordinatorState {
 
     // MARK: Messages in
 
-    /// A message from a peer (`frames` without the routing id). `userID` is the peer's
-    /// CURVE public key as the ZAP handler admitted it (nil without CURVE).
+    /// A message from a peer as frames (without the routing id): decoded, then `receive`d.
     public mutating func receive(_ frames: [[UInt8]], from peer: [UInt8], userID: String?, now: Double) -> [CoordinatorAction] {
+        do {
+            return receive(try Message.decode(frames), from: peer, userID: userID, now: now)
+        } catch {
+            return malformed(from: peer, error)
+        }
+    }
+
+    /// Frames from a peer that are not a benn message.
+    public func malformed(from peer: [UInt8], _ error: any Error) -> [CoordinatorAction] {
+        guard !peer.isEmpty else { return [] }
+        return [.log("dropped a malformed message from peer \(Self.hex(peer)): \(error)"),
+                .send(peer, Wire.Refusal(.malformed, "\(error)").envelope)]
+    }
+
+    /// A decoded message from a peer. `userID` is the peer's CURVE public key as the ZAP
+    /// handler admitted it (nil without CURVE).
+    public mutating func receive(_ message: Message, from peer: [UInt8], userID: String?, now: Double) -> [CoordinatorAction] {
         var out: [CoordinatorAction] = []
         guard !peer.isEmpty else { return out }
-        let message: Message
-        do {
-            message = try Message.decode(frames)
-        } catch {
-            out.append(.log("dropped a malformed message from peer \(Self.hex(peer)): \(error)"))
-            out.append(.send(peer, Wire.Refusal(.malformed, "\(error)").envelope))
-            return out
-        }
         workers[peer]?.lastSeen = now
         do {
             if let refusal = roleRefusal(message.type, userID: userID) {

@@ -455,10 +455,7 @@ extension Wire {
                 throw Message.Invalid(description: "STATUS_REPLY malformed (\(error))")
             }
         }
-        public var envelope: Message {
-            guard case let .object(o) = JSONValue.from(status) else { return Message(Self.type) }
-            return Message(Self.type, o)
-        }
+        public var envelope: Message { Message(Self.type, status.fields) }
     }
 
     public struct FetchArtifact: HeaderOnlyMessage {
@@ -550,5 +547,30 @@ public struct ClusterStatus: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case specs, workers
         case dispatchLatencyMs = "dispatch_latency_ms", largeReceiveMs = "large_receive_ms", eventLoopCpuS = "event_loop_cpu_s"
+    }
+
+    /// The STATUS_REPLY fields, built directly: a status of a thousand workers through
+    /// Foundation's encoder cost the event loop milliseconds per request.
+    var fields: [String: JSONValue] {
+        func string(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+        func latency(_ l: Latency) -> JSONValue {
+            .object(["count": .integer(l.count), "median": l.median.map { .number($0) } ?? .null, "p99": l.p99.map { .number($0) } ?? .null])
+        }
+        let specList: [JSONValue] = specs.map { s in
+            var o: [String: JSONValue] = ["id": .string(s.id), "model": .string(s.model), "strategy": .string(s.strategy),
+                                          "state": .string(s.state), "members_done": .integer(s.membersDone),
+                                          "members": .integer(s.members), "running": .array(s.running.map { .integer($0) })]
+            for (key, value) in [("artifact", s.artifact), ("error", s.error), ("stop_reason", s.stopReason), ("write_error", s.writeError)] {
+                if let value { o[key] = .string(value) }
+            }
+            return .object(o)
+        }
+        let workerList: [JSONValue] = workers.map { w in
+            .object(["name": .string(w.name), "host": .string(w.host), "cores": .integer(w.cores), "threads": .integer(w.threads),
+                     "kernel": .string(w.kernel), "job": string(w.job), "progress": .string(w.progress),
+                     "last_heartbeat_ms_ago": .integer(w.lastHeartbeatMsAgo)])
+        }
+        return ["specs": .array(specList), "workers": .array(workerList), "dispatch_latency_ms": latency(dispatchLatencyMs),
+                "large_receive_ms": latency(largeReceiveMs), "event_loop_cpu_s": .number(eventLoopCpuS)]
     }
 }
