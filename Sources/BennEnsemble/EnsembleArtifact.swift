@@ -152,6 +152,10 @@ public struct EnsembleArtifact: Sendable {
         guard let m = file.metadata["manifest"], let manifest = try? decoder.decode(Manifest.self, from: Data(m.utf8)) else {
             throw fail("the manifest is missing or malformed")
         }
+        // Predictions feed images of `input.shape` to a network built for `model.inputShape`;
+        // a disagreement would stop the process at the first image (a precondition in the
+        // first layer), so it is refused here, before anything is served or predicted.
+        if let problem = manifest.inputShapeProblem { throw fail(problem) }
         let run = file.metadata["run"].flatMap { try? decoder.decode(Run.self, from: Data($0.utf8)) }
             ?? Run(createdAt: "", memberSeconds: [], memberSamplesPerSecond: [], environment: [:])
         var tensors: [Int: [String: Tensor]] = [:]
@@ -283,4 +287,19 @@ public struct EnsembleArtifact: Sendable {
 
     /// Total bytes of the stored tensors.
     public var tensorBytes: Int { tensors.values.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.count * 4 } } }
+}
+
+extension EnsembleArtifact.Manifest {
+    /// Why the images this manifest describes (`input.shape`) cannot go through its model
+    /// (built for `model.inputShape`), or nil when they can.
+    public var inputShapeProblem: String? {
+        let s = input.shape
+        guard s.count == 3, s.allSatisfy({ $0 > 0 }) else {
+            return "the manifest's input shape \(s) is not [height, width, channels]"
+        }
+        guard s == model.inputShape else {
+            return "the manifest's input shape \(s) disagrees with its model '\(model.name)', built for \(model.inputShape) inputs"
+        }
+        return nil
+    }
 }

@@ -55,9 +55,7 @@ public final class ServedModel: Sendable {
     public init(artifact: EnsembleArtifact, path: String, name: String, threads: Int) throws {
         let m = artifact.manifest
         guard !name.isEmpty, !name.contains("/") else { throw LoadError(description: "model name '\(name)' must be non-empty and contain no '/'") }
-        guard m.input.shape.count == 3, m.input.shape.allSatisfy({ $0 > 0 }) else {
-            throw LoadError(description: "\(path): input shape \(m.input.shape) is not [height, width, channels]")
-        }
+        if let problem = m.inputShapeProblem { throw LoadError(description: "\(path): \(problem)") }
         guard m.classNames.count == m.model.classes else {
             throw LoadError(description: "\(path): \(m.classNames.count) class names for \(m.model.classes) classes")
         }

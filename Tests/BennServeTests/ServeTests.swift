@@ -422,6 +422,26 @@ final class ServeTests: XCTestCase {
         XCTAssertThrowsError(try ServedModel(path: notOne, threads: 1))
     }
 
+    /// A manifest whose input shape disagrees with its model is refused at load, with one
+    /// line, rather than stopping the server at the first image of the advertised shape.
+    func testManifestInputShapeDisagreeingWithTheModelIsRefusedAtLoad() throws {
+        var a = try EnsembleArtifact.read(from: Fixture.artifactPath)
+        a.manifest.input.shape = [4, 16, 1]
+        let bad = "\(Fixture.directory)/wide.benn"
+        try a.write(to: bad)
+        let message = "the manifest's input shape [4, 16, 1] disagrees with its model 'tinymlp', built for [8, 8, 1] inputs"
+        XCTAssertThrowsError(try ServedModel(path: bad, threads: 1)) { e in
+            XCTAssertEqual("\(e)", "\(bad): \(message)")
+        }
+        XCTAssertThrowsError(try EnsembleArtifact.read(from: bad)) { e in
+            XCTAssertEqual("\(e)", "\(bad): \(message)")
+        }
+        // An artifact built in memory is checked too.
+        XCTAssertThrowsError(try ServedModel(artifact: a, path: bad, name: "wide", threads: 1)) { e in
+            XCTAssertEqual("\(e)", "\(bad): \(message)")
+        }
+    }
+
     func testPortInUseIsReported() async throws {
         var options = ServeOptions()
         options.port = server.port

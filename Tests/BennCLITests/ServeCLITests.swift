@@ -1,0 +1,85 @@
+import XCTest
+import Foundation
+import BennEnsemble
+
+/// `benn serve` and `benn predict` on artifacts that must be refused at load.
+extension CLITests {
+    /// Runs `benn` with a deadline (a server that wrongly starts would run forever).
+    func run(_ arguments: [String], deadline seconds: Double) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        p.environment = ProcessInfo.processInfo.environment.merging(["BENN_THREADS_FOR_TESTS": "1"]) { $1 }
+        let outPath = directory + "/run.out", errPath = directory + "/run.err"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath)), err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let end = Date().addingTimeInterval(seconds)
+        while p.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.05) }
+        let timedOut = p.isRunning
+        if timedOut { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        try out.close()
+        try err.close()
+        let o = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        let e = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        return Result(status: timedOut ? -1 : p.terminationStatus, stdout: o, stderr: timedOut ? "timed out\n" + e : e)
+    }
+
+    /// A small ensemble artifact trained by `benn train SPEC -o NAME` on the 8x8 dataset.
+    func trainArtifact(_ name: String = "x.benn", members: Int = 2) throws -> String {
+        try writeDataset()
+        let spec = directory + "/ens.yaml"
+        try """
+        model: tinymlp
+        seed: 3
+        data:
+          directory: \(directory!)
+        train:
+          epochs: 1
+          batch_size: 16
+          learning_rate: 0.01
+        ensemble:
+          strategy: bagging
+          members: \(members)
+        """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let path = directory + "/" + name
+        let r = try run(["train", spec, "--threads", "1", "-o", path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return path
+    }
+
+    /// An artifact whose manifest says [4, 16, 1] images for a model built for [8, 8, 1]:
+    /// refused at load by both commands (exit 1, one line), never a crash at the first image.
+    func testManifestInputShapeDisagreeingWithTheModelIsRefused() throws {
+        let good = try trainArtifact()
+        var a = try EnsembleArtifact.read(from: good)
+        XCTAssertEqual(a.manifest.input.shape, [8, 8, 1])
+        a.manifest.input.shape = [4, 16, 1]
+        let bad = directory + "/bad.benn"
+        try a.write(to: bad)  // a valid file: the checksum covers the tensors, which are intact
+        let message = "the manifest's input shape [4, 16, 1] disagrees with its model 'tinymlp', built for [8, 8, 1] inputs"
+
+        let served = try run(["serve", bad, "--port", "0", "--threads", "1"], deadline: 60)
+        XCTAssertEqual(served.status, 1, served.stdout + served.stderr)
+        assertCleanFailure(served, mentions: "bad.benn: " + message)
+        XCTAssertFalse(served.stdout.contains("listening"), served.stdout)
+
+        // 4x16 images, the size the manifest advertises.
+        var idx: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 16]
+        idx += [UInt8](repeating: 200, count: 128)
+        let images = directory + "/wide-images-idx3-ubyte"
+        FileManager.default.createFile(atPath: images, contents: Data(idx))
+        let predicted = try run(["predict", bad, images, "--threads", "1"], deadline: 60)
+        XCTAssertEqual(predicted.status, 1, predicted.stdout + predicted.stderr)
+        assertCleanFailure(predicted, mentions: message)
+
+        // The untampered artifact classifies 8x8 images as before.
+        let fine = try run(["predict", good, directory + "/t10k-images-idx3-ubyte", "--limit", "2", "--threads", "1"], deadline: 60)
+        XCTAssertEqual(fine.status, 0, fine.stderr)
+        XCTAssertEqual(fine.stdout.split(separator: "\n").count, 2, fine.stdout)
+    }
+}
