@@ -23,17 +23,20 @@ struct ServeAPI: Sendable {
         }
         router.get("/v2/health/live") { _, _ in try ServeAPI.json(["live": true]) }
         router.get("/v2/health/ready") { _, _ in try ServeAPI.json(["ready": true]) }
-        router.get("/v2/models/:name") { _, context in
-            try self.checkName(context)
-            return try ServeAPI.json(self.metadata())
-        }
-        router.get("/v2/models/:name/ready") { _, context in
-            try self.checkName(context)
-            return try ServeAPI.json(["name": self.model.name, "ready": "true"])
-        }
-        router.post("/v2/models/:name/infer") { request, context in
-            try self.checkName(context)
-            return try await self.infer(request)
+        // Each model route also answers under /versions/<version> for the one version served.
+        for prefix in ["/v2/models/:name", "/v2/models/:name/versions/:version"] {
+            router.get(RouterPath(prefix)) { _, context in
+                try self.checkName(context)
+                return try ServeAPI.json(self.metadata())
+            }
+            router.get(RouterPath(prefix + "/ready")) { _, context in
+                try self.checkName(context)
+                return try ServeAPI.json(ModelReady(name: self.model.name, ready: true))
+            }
+            router.post(RouterPath(prefix + "/infer")) { request, context in
+                try self.checkName(context)
+                return try await self.infer(request)
+            }
         }
         router.post("/predict") { request, _ in try await self.predictPNG(request) }
     }
@@ -60,6 +63,15 @@ struct ServeAPI: Sendable {
                                  membersTotal: model.manifest.members.count, formatVersion: model.manifest.formatVersion,
                                  uptimeSeconds: (metrics.uptimeSeconds * 1000).rounded() / 1000, bennVersion: BennVersion.current))
     }
+
+    /// The V2 model ready response: `{"name": ..., "ready": true}`.
+    struct ModelReady: Encodable {
+        var name: String
+        var ready: Bool
+    }
+
+    /// The one version served (`versions` in the metadata, `model_version` in responses).
+    static let version = "1"
 
     struct ServerMetadata: Encodable {
         var name: String
@@ -110,7 +122,7 @@ struct ServeAPI: Sendable {
         var shapes = ["[-1, \(s[0]), \(s[1]), \(s[2])]", "[-1, \(pixels)]"]
         if s[2] == 1 { shapes.append("[-1, \(s[0]), \(s[1])]") }
         return ModelMetadata(
-            name: model.name, versions: ["1"], platform: "benn",
+            name: model.name, versions: [ServeAPI.version], platform: "benn",
             inputs: [TensorMetadata(name: InferInput.inputName, datatype: "UINT8", shape: [-1] + s,
                                     parameters: ["datatypes": ["UINT8", "FP32"], "shapes": shapes])],
             outputs: [
@@ -134,7 +146,7 @@ struct ServeAPI: Sendable {
         let names = try InferInput.requestedOutputs(decoded)
         let prediction = await model.predict(x, perMember: names.contains("member_classes"))
         metrics.recordInference(images: prediction.count, seconds: prediction.seconds)
-        return try ServeAPI.json(InferResponse(modelName: model.name, modelVersion: "1", id: decoded.id,
+        return try ServeAPI.json(InferResponse(modelName: model.name, modelVersion: ServeAPI.version, id: decoded.id,
                                                outputs: InferInput.outputs(prediction, names: names, model: model)))
     }
 
@@ -193,6 +205,9 @@ struct ServeAPI: Sendable {
         guard name == model.name else {
             throw ServeError(404, "unknown model '\(name)'; this server serves '\(model.name)'")
         }
+        if let version = context.parameters.get("version"), version != ServeAPI.version {
+            throw ServeError(404, "unknown version '\(version)' of model '\(model.name)'; versions: \(ServeAPI.version)")
+        }
     }
 
     /// The whole body, or 413 past the limit (refused from Content-Length before reading).
@@ -207,11 +222,15 @@ struct ServeAPI: Sendable {
         return Array(buffer.readableBytesView)
     }
 
-    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+    static func encode<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        let data = try encoder.encode(value)
+        return try encoder.encode(value)
+    }
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try encode(value)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
@@ -231,6 +250,9 @@ struct ServeAPI: Sendable {
         case 3 where parts[0] == "v2" && parts[1] == "health" && (parts[2] == "live" || parts[2] == "ready"): return "/v2/health/\(parts[2])"
         case 3 where parts[0] == "v2" && parts[1] == "models": return "/v2/models/{name}"
         case 4 where parts[0] == "v2" && parts[1] == "models" && (parts[3] == "infer" || parts[3] == "ready"): return "/v2/models/{name}/\(parts[3])"
+        case 5 where parts[0] == "v2" && parts[1] == "models" && parts[3] == "versions": return "/v2/models/{name}/versions/{version}"
+        case 6 where parts[0] == "v2" && parts[1] == "models" && parts[3] == "versions" && (parts[5] == "infer" || parts[5] == "ready"):
+            return "/v2/models/{name}/versions/{version}/\(parts[5])"
         default: return "other"
         }
     }
