@@ -30,12 +30,18 @@ public struct InferRequest: Sendable {
         public var name: String
         public var shape: [Int]
         public var datatype: String
-        /// The data, flattened in row-major order (nested lists are accepted).
+        /// The data, flattened in row-major order (nested lists are accepted); with
+        /// `binaryDataSize`, read from the body's binary section.
         public var data: [Double]
+        /// `parameters.binary_data_size`: the data are this many raw little-endian bytes
+        /// after the JSON (binary data extension).
+        public var binaryDataSize: Int?
     }
 
     public struct RequestedOutput: Sendable {
         public var name: String
+        /// `parameters.binary_data`: return this output as raw bytes after the JSON.
+        public var binaryData: Bool?
     }
 
     public struct Parameters: Sendable {
@@ -43,6 +49,68 @@ public struct InferRequest: Sendable {
         public var perMember: Bool?
         /// FP32 data are model inputs (pixel · scale + offset) rather than pixel values.
         public var normalized: Bool?
+        /// `binary_data_output`: outputs without their own `binary_data` come back binary.
+        public var binaryDataOutput: Bool?
+    }
+
+    /// A body of the binary data extension: `jsonLength` bytes of JSON (the
+    /// `Inference-Header-Content-Length` header) then the inputs' raw bytes in input order;
+    /// without the header, the whole body is JSON.
+    public init(body: [UInt8], jsonLength: Int?) throws(ServeError) {
+        guard let jsonLength else {
+            try self.init(json: body)
+            if let input = inputs.first(where: { $0.binaryDataSize != nil }) {
+                throw .badRequest("input '\(input.name)' has parameters.binary_data_size, but the request has no Inference-Header-Content-Length header")
+            }
+            return
+        }
+        guard jsonLength >= 0, jsonLength <= body.count else {
+            throw .badRequest("Inference-Header-Content-Length is \(jsonLength), but the body has \(body.count) bytes")
+        }
+        try self.init(json: Array(body[0..<jsonLength]))
+        var offset = jsonLength
+        for k in inputs.indices {
+            guard let size = inputs[k].binaryDataSize else { continue }
+            let input = inputs[k]
+            let width: Int
+            switch input.datatype {
+            case "UINT8": width = 1
+            case "FP32": width = 4
+            default: throw .badRequest("input '\(input.name)' has datatype '\(input.datatype)'; supported: UINT8 (pixel bytes), FP32 (pixel values 0...255)")
+            }
+            var count = 1
+            for d in input.shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: d)
+                guard d >= 0, !overflow else { throw .badRequest("input '\(input.name)' has shape \(input.shape), which holds no whole number of values") }
+                count = product
+            }
+            let (needed, overflow) = count.multipliedReportingOverflow(by: width)
+            guard !overflow, size == needed else {
+                throw .badRequest("input '\(input.name)' has binary_data_size \(size); shape \(input.shape) of \(input.datatype) needs \(overflow ? "more" : String(needed)) bytes")
+            }
+            guard size <= body.count - offset else {
+                throw .badRequest("input '\(input.name)' has binary_data_size \(size), but only \(body.count - offset) bytes of binary data are left in the body")
+            }
+            var data = [Double]()
+            data.reserveCapacity(count)
+            body.withUnsafeBufferPointer { b in
+                if width == 1 {
+                    for i in 0..<count { data.append(Double(b[offset + i])) }
+                } else {
+                    for i in 0..<count {
+                        let j = offset + 4 * i
+                        let bits = UInt32(b[j]) | UInt32(b[j + 1]) << 8 | UInt32(b[j + 2]) << 16 | UInt32(b[j + 3]) << 24
+                        data.append(Double(Float(bitPattern: bits)))
+                    }
+                }
+            }
+            inputs[k].data = data
+            offset += size
+        }
+        guard offset == body.count else {
+            throw .badRequest("the body has \(body.count - offset) bytes after the JSON and the inputs' binary data "
+                + "(Inference-Header-Content-Length \(jsonLength), binary_data_size \(offset - jsonLength) in all)")
+        }
     }
 
     /// Parses a JSON body, or names what is wrong with it.
@@ -78,9 +146,27 @@ public struct InferRequest: Sendable {
                 }
                 shape.append(v)
             }
+            var binaryDataSize: Int?
+            switch o["parameters"] {
+            case nil, .null?: break
+            case .object(let p)?:
+                switch p["binary_data_size"] {
+                case nil, .null?: break
+                case let v?:
+                    guard let size = v.intValue, size >= 0 else { throw wrong("\(at).parameters.binary_data_size", "a byte count", v) }
+                    binaryDataSize = size
+                }
+            case let v?: throw wrong("\(at).parameters", "an object", v)
+            }
             var data: [Double] = []
-            try InferRequest.flatten(try field("data"), path: "\(at).data", into: &data)
-            inputs.append(InputTensor(name: name, shape: shape, datatype: datatype, data: data))
+            if binaryDataSize != nil {
+                guard o["data"] == nil else {
+                    throw .badRequest("input '\(name)' has both 'data' and parameters.binary_data_size; give one")
+                }
+            } else {
+                try InferRequest.flatten(try field("data"), path: "\(at).data", into: &data)
+            }
+            inputs.append(InputTensor(name: name, shape: shape, datatype: datatype, data: data, binaryDataSize: binaryDataSize))
         }
         self.inputs = inputs
         switch body["outputs"] {
@@ -89,7 +175,18 @@ public struct InferRequest: Sendable {
             var outs: [RequestedOutput] = []
             for (k, item) in list.enumerated() {
                 guard case .string(let name)? = item["name"] else { throw wrong("outputs[\(k)].name", "a string", item["name"] ?? .null) }
-                outs.append(RequestedOutput(name: name))
+                var binaryData: Bool?
+                switch item["parameters"] {
+                case nil, .null?: break
+                case .object(let p)?:
+                    switch p["binary_data"] {
+                    case nil, .null?: break
+                    case .bool(let b)?: binaryData = b
+                    case let v?: throw wrong("outputs[\(k)].parameters.binary_data", "true or false", v)
+                    }
+                case let v?: throw wrong("outputs[\(k)].parameters", "an object", v)
+                }
+                outs.append(RequestedOutput(name: name, binaryData: binaryData))
             }
             outputs = outs
         case let v?: throw wrong("outputs", "a list", v)
@@ -104,7 +201,8 @@ public struct InferRequest: Sendable {
                 case let v?: throw wrong("parameters.\(key)", "true or false", v)
                 }
             }
-            parameters = Parameters(perMember: try flag("per_member"), normalized: try flag("normalized"))
+            parameters = Parameters(perMember: try flag("per_member"), normalized: try flag("normalized"),
+                                    binaryDataOutput: try flag("binary_data_output"))
         case let v?: throw wrong("parameters", "an object", v)
         }
     }
@@ -133,12 +231,50 @@ public struct OutputTensor: Encodable, Sendable {
     public var shape: [Int]
     public var datatype: String
     public var data: TensorData
+    /// Set when the data go after the JSON as raw bytes (binary data extension): the JSON
+    /// then has `parameters.binary_data_size` instead of `data`.
+    public var binaryDataSize: Int?
+
+    public init(name: String, shape: [Int], datatype: String, data: TensorData) {
+        self.name = name
+        self.shape = shape
+        self.datatype = datatype
+        self.data = data
+    }
+
+    enum CodingKeys: String, CodingKey { case name, shape, datatype, data, parameters }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(shape, forKey: .shape)
+        try c.encode(datatype, forKey: .datatype)
+        if let binaryDataSize {
+            try c.encode(["binary_data_size": binaryDataSize], forKey: .parameters)
+        } else {
+            try c.encode(data, forKey: .data)
+        }
+    }
 
     public enum TensorData: Encodable, Sendable {
         case fp32([Float])
         case fp64([Double])
         case int64([Int])
         case bytes([String])
+
+        /// The raw little-endian bytes of the binary data extension (BYTES elements as a
+        /// 4-byte little-endian length and the UTF-8 bytes).
+        public var littleEndianBytes: [UInt8] {
+            var out: [UInt8] = []
+            func append<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+            switch self {
+            case .fp32(let v): out.reserveCapacity(4 * v.count); for x in v { append(x.bitPattern) }
+            case .fp64(let v): out.reserveCapacity(8 * v.count); for x in v { append(x.bitPattern) }
+            case .int64(let v): out.reserveCapacity(8 * v.count); for x in v { append(Int64(x)) }
+            case .bytes(let v): for x in v { let u = Array(x.utf8); append(UInt32(u.count)); out += u }
+            }
+            return out
+        }
 
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.singleValueContainer()
@@ -247,6 +383,21 @@ public enum InferInput {
         }
         var names = asked.map(\.name)
         if perMember, !names.contains("member_classes") { names.append("member_classes") }
+        return names
+    }
+
+    /// The outputs to send as raw bytes: those asked with `binary_data: true`, and the others
+    /// when the request's `binary_data_output` is true.
+    public static func binaryOutputs(_ request: InferRequest) -> Set<String> {
+        let byDefault = request.parameters?.binaryDataOutput ?? false
+        var names = Set<String>()
+        for name in outputNames {
+            if let own = request.outputs?.first(where: { $0.name == name })?.binaryData ?? nil {
+                if own { names.insert(name) }
+            } else if byDefault {
+                names.insert(name)
+            }
+        }
         return names
     }
 

@@ -4,6 +4,7 @@ import BennTensor
 import BennTrain
 import Foundation
 import Hummingbird
+import HTTPTypes
 
 /// The endpoints. Every response is JSON (but `/metrics`); every refusal is
 /// `{"error": "..."}` with a 4xx status naming what is wrong.
@@ -19,7 +20,7 @@ struct ServeAPI: Sendable {
                      body: .init(byteBuffer: ByteBuffer(string: self.metrics.render(model: self.model))))
         }
         router.get("/v2") { _, _ in
-            try ServeAPI.json(ServerMetadata(name: "benn", version: BennVersion.current, extensions: []))
+            try ServeAPI.json(ServerMetadata(name: "benn", version: BennVersion.current, extensions: ["binary_tensor_data"]))
         }
         router.get("/v2/health/live") { _, _ in try ServeAPI.json(["live": true]) }
         router.get("/v2/health/ready") { _, _ in try ServeAPI.json(["ready": true]) }
@@ -141,14 +142,38 @@ struct ServeAPI: Sendable {
 
     func infer(_ request: Request) async throws -> Response {
         let body = try await readBody(request)
-        let decoded = try InferRequest(json: body)
+        var jsonLength: Int?
+        if let text = request.headers[ServeAPI.inferenceHeaderContentLength] {
+            guard let n = Int(text.trimmingCharacters(in: .whitespaces)) else {
+                throw ServeError.badRequest("Inference-Header-Content-Length '\(text)' is not a byte count")
+            }
+            jsonLength = n
+        }
+        let decoded = try InferRequest(body: body, jsonLength: jsonLength)
         let x = try InferInput.tensor(from: decoded, model: model)
         let names = try InferInput.requestedOutputs(decoded)
         let prediction = await model.predict(x, perMember: names.contains("member_classes"))
         metrics.recordInference(images: prediction.count, seconds: prediction.seconds)
-        return try ServeAPI.json(InferResponse(modelName: model.name, modelVersion: ServeAPI.version, id: decoded.id,
-                                               outputs: InferInput.outputs(prediction, names: names, model: model)))
+        var outputs = InferInput.outputs(prediction, names: names, model: model)
+        let binaryNames = InferInput.binaryOutputs(decoded)
+        var binary: [UInt8] = []
+        for k in outputs.indices where binaryNames.contains(outputs[k].name) {
+            let bytes = outputs[k].data.littleEndianBytes
+            outputs[k].binaryDataSize = bytes.count
+            binary += bytes
+        }
+        let response = InferResponse(modelName: model.name, modelVersion: ServeAPI.version, id: decoded.id, outputs: outputs)
+        guard outputs.contains(where: { $0.binaryDataSize != nil }) else { return try ServeAPI.json(response) }
+        let json = try ServeAPI.encode(response)
+        var buffer = ByteBuffer()
+        buffer.writeBytes(json)
+        buffer.writeBytes(binary)
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream", ServeAPI.inferenceHeaderContentLength: String(json.count)],
+                        body: .init(byteBuffer: buffer))
     }
+
+    /// The binary data extension's header: the length of the JSON part of a body.
+    static let inferenceHeaderContentLength = HTTPField.Name("Inference-Header-Content-Length")!
 
     struct PredictResponse: Encodable {
         var modelName: String
