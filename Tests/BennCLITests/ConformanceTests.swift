@@ -23,23 +23,30 @@ final class ConformanceTests: ClusterTestCase {
         let line = text.split(separator: "\n").first { $0.contains("coordinator listening on ") }!
         let endpoint = String(line.split(separator: " ").first { $0.hasPrefix("tcp://") }!)
 
+        let (status, output) = try runPython("conformance.py", [endpoint, directory + "/pydata"], timeout: 180)
+        XCTAssertEqual(status, 0, "conformance.py failed:\n\(output)\ncoordinator log:\n\(read("coordinator.log"))")
+        XCTAssertTrue(output.contains("conformance: all checks passed"), output)
+    }
+}
+
+extension ClusterTestCase {
+    /// Runs `tests/python/SCRIPT ARGS` with the venv's Python; its exit status and output.
+    func runPython(_ script: String, _ arguments: [String], timeout: Double) throws -> (status: Int32, output: String) {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.python)
-        p.arguments = [Self.repositoryRoot.appendingPathComponent("tests/python/conformance.py").path, endpoint, directory + "/pydata"]
-        let logPath = directory + "/conformance.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        p.executableURL = URL(fileURLWithPath: ConformanceTests.python)
+        p.arguments = [ConformanceTests.repositoryRoot.appendingPathComponent("tests/python/" + script).path] + arguments
+        let log = (script as NSString).deletingPathExtension + ".log"
+        FileManager.default.createFile(atPath: directory + "/" + log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/" + log))
         p.standardOutput = handle
         p.standardError = handle
         try p.run()
         processes.append(p)
-        let deadline = Date().addingTimeInterval(180)
+        let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         if p.isRunning { kill(p.processIdentifier, SIGKILL) }
         p.waitUntilExit()
         try handle.close()
-        let output = read("conformance.log")
-        XCTAssertEqual(p.terminationStatus, 0, "conformance.py failed:\n\(output)\ncoordinator log:\n\(read("coordinator.log"))")
-        XCTAssertTrue(output.contains("conformance: all checks passed"), output)
+        return (p.terminationStatus, read(log))
     }
 }

@@ -26,24 +26,8 @@ final class ServeConformanceTests: ClusterTestCase {
         let line = try XCTUnwrap(text.split(separator: "\n").first { $0.contains("listening on http://") })
         let url = String(try XCTUnwrap(line.split(separator: " ").first { $0.hasPrefix("http://") }).dropFirst("http://".count))
 
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [ConformanceTests.repositoryRoot.appendingPathComponent("tests/python/serve_conformance.py").path,
-                       url, "x", images, directory + "/expected.tsv"]
-        let logPath = directory + "/serve_conformance.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
-        processes.append(p)
-        let deadline = Date().addingTimeInterval(120)
-        while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
-        try handle.close()
-        let output = read("serve_conformance.log")
-        XCTAssertEqual(p.terminationStatus, 0, "serve_conformance.py failed:\n\(output)\nserver log:\n\(read("serve.log"))")
+        let (status, output) = try runPython("serve_conformance.py", [url, "x", images, directory + "/expected.tsv"], timeout: 120)
+        XCTAssertEqual(status, 0, "serve_conformance.py failed:\n\(output)\nserver log:\n\(read("serve.log"))")
         XCTAssertTrue(output.contains("serve conformance: all checks passed"), output)
         XCTAssertFalse(read("serve.log").contains("Fatal error"), read("serve.log"))
     }
