@@ -135,6 +135,7 @@ extension CoordinatorState {
             dispatchWaiting(now: now, &out)
             return
         }
+        workers[peer]?.failureStreak = 0
         var state = run.state
         let outcome = state.apply(MemberResult(member: member, tensors: [:], history: v.history, trainingMisses: v.misses, seconds: v.seconds))
         let misses = v.misses.map(Journal.packMisses)
@@ -178,6 +179,7 @@ extension CoordinatorState {
         if !run.isDone && !run.state.finished.contains(member) {
             out.append(.log("job \(jobID) back in the queue: its result failed verification"))
             countFailure(run, member: member, reason: reason, worker: workers[peer]?.name, &out)
+            workerFailed(peer, now: now, &out)
         }
         dispatchWaiting(now: now, &out)
     }
@@ -344,7 +346,9 @@ extension CoordinatorState {
         }
         let workerList = workers.values.sorted { $0.name < $1.name }.map { w in
             ClusterStatus.Worker(name: w.name, host: w.hello.host, cores: w.hello.cores, threads: w.hello.threads, kernel: w.hello.kernel,
-                                 job: w.job.map { "\($0.spec)/m\($0.member)" }, progress: w.progress,
+                                 job: w.job.map { "\($0.spec)/m\($0.member)" },
+                                 progress: w.quarantinedUntil > now
+                                     ? "quarantined after \(w.failureStreak) failed jobs in a row, \(Int(w.quarantinedUntil - now)) s left" : w.progress,
                                  lastHeartbeatMsAgo: Int((now - w.lastSeen) * 1000))
         }
         func summary(_ values: [Double]) -> ClusterStatus.Latency {

@@ -71,6 +71,12 @@ final class WorkerInfo {
     var impliedReadies = 0
     /// When this worker's last result arrived, until its next job leaves.
     var resultArrivedAt: Double?
+    /// Jobs that failed on this worker in a row, and how often it has been set aside: a
+    /// worker that keeps failing for reasons of its own (a broken disk, a full cache) gets
+    /// no jobs until `quarantinedUntil`, so it cannot use up the attempts of every spec.
+    var failureStreak = 0
+    var quarantines = 0
+    var quarantinedUntil = 0.0
 
     init(routingID: [UInt8], identity: String, hello: Wire.Hello, now: Double) {
         (self.routingID, self.identity, self.lastSeen) = (routingID, identity, now)
@@ -120,7 +126,7 @@ extension CoordinatorState {
     /// is none.
     @discardableResult
     mutating func dispatch(to w: WorkerInfo, now: Double, _ out: inout [CoordinatorAction]) -> Bool {
-        guard w.waitingForWork else { return false }
+        guard w.waitingForWork, w.quarantinedUntil <= now else { return false }
         for run in specs where !run.isDone && !run.finishing && run.data != nil {
             let busy = run.busy
             if run.state.members.count + busy.count >= run.spec.ensemble.members { continue }
@@ -152,11 +158,21 @@ extension CoordinatorState {
 
     /// Dispatches ready jobs to waiting workers, longest waiting first.
     mutating func dispatchWaiting(now: Double, _ out: inout [CoordinatorAction]) {
+        var setAside = 0
         while waitingHead < waiting.count {
             let id = waiting[waitingHead]
             guard let w = workers[id], w.waitingForWork else {
                 workers[id]?.queued = false
                 waitingHead += 1
+                continue
+            }
+            if w.quarantinedUntil > now {
+                // Set aside, not gone: it waits at the back for its quarantine to end (once
+                // every worker left in the queue is set aside, stop).
+                waiting.append(id)
+                waitingHead += 1
+                setAside += 1
+                if setAside >= waiting.count - waitingHead { break }
                 continue
             }
             guard dispatch(to: w, now: now, &out) else { break }  // nothing ready for anyone
@@ -178,6 +194,18 @@ extension CoordinatorState {
         guard state.spec.ensemble.strategy == .boosting || state.spec.ensemble.start == .sequential else { return true }
         // Each member depends on the previous one: only the first unfinished one is ready.
         return (0..<member).allSatisfy { done.contains($0) }
+    }
+
+    /// A job failed on `peer` (FAILED, or a result that failed its check): after two in a
+    /// row the worker is set aside for 10 s, doubling up to 5 minutes each time.
+    mutating func workerFailed(_ peer: [UInt8], now: Double, _ out: inout [CoordinatorAction]) {
+        guard let w = workers[peer] else { return }
+        w.failureStreak += 1
+        guard w.failureStreak >= 2 else { return }
+        let seconds = min(300, 10 * Double(1 << min(w.quarantines, 5)))
+        w.quarantines += 1
+        w.quarantinedUntil = now + seconds
+        out.append(.log("worker \(w.name) quarantined for \(Int(seconds)) s: \(w.failureStreak) jobs failed on it in a row"))
     }
 
     mutating func countFailure(_ run: SpecRun, member: Int, reason: String, worker: String?, _ out: inout [CoordinatorAction]) {
@@ -282,6 +310,7 @@ extension CoordinatorState {
         } else {
             unassign(key)
             countFailure(run, member: m.member, reason: Sanitized.text(m.error, limit: 2000), worker: name, &out)
+            workerFailed(peer, now: now, &out)
         }
         dispatchWaiting(now: now, &out)
     }

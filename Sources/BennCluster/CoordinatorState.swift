@@ -254,6 +254,13 @@ public struct CoordinatorState {
             retries.removeAll { $0.due <= now }
             for r in due { out.append(.persist(r.task)) }
         }
+        // Quarantines that have ended: those workers may take jobs again.
+        if workers.values.contains(where: { $0.quarantinedUntil > 0 && $0.quarantinedUntil <= now && $0.waitingForWork }) {
+            for w in workers.values where w.quarantinedUntil > 0 && w.quarantinedUntil <= now {
+                w.quarantinedUntil = 0
+            }
+            changed = true
+        }
         if changed { dispatchWaiting(now: now, &out) }
         return out
     }

@@ -83,6 +83,19 @@ public struct DatasetCache: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
+    /// Refuses a cache this worker cannot write, or with almost no room left: such a worker
+    /// would join and then fail every job it takes.
+    public func checkUsable(minimumFreeBytes: Int = 64 << 20) throws {
+        let probe = directory + "/.write-probe-\(getpid())"
+        guard FileManager.default.createFile(atPath: probe, contents: Data([0])) else {
+            throw Message.Invalid(description: "the dataset cache \(directory) is not writable (\(String(cString: strerror(errno)))); give --cache a directory this user can write")
+        }
+        unlink(probe)
+        if let free = JobLimits.freeDisk(directory), free < minimumFreeBytes {
+            throw Message.Invalid(description: "the dataset cache \(directory) has \(free >> 20) MiB free, at least \(minimumFreeBytes >> 20) MiB needed")
+        }
+    }
+
     public static var defaultDirectory: String {
         let base = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? (NSHomeDirectory() + "/.cache")
         return base + "/benn/datasets"

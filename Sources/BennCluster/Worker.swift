@@ -84,6 +84,7 @@ public final class Worker {
         self.log = log
         context = try ZMQContext()
         cache = try DatasetCache(directory: config.cacheDirectory)
+        try cache.checkUsable()
     }
 
     deinit {

@@ -238,5 +238,33 @@ final class TrustTests: ClusterTestCase {
         let done = try run(["status", "--coordinator", endpoint])
         XCTAssertTrue(done.output.contains("members 1/1") && !done.output.contains("write error"), done.output)
     }
+
+    /// A worker whose cache it cannot write, or that has almost no room, refuses to join
+    /// rather than failing every job it would take (read-only and tiny tmpfs mounts).
+    func testAWorkerWithAnUnusableCacheRefusesToJoin() throws {
+        func sh(_ command: String) -> Int32 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", command]
+            try? p.run()
+            p.waitUntilExit()
+            return p.terminationStatus
+        }
+        let readOnly = directory + "/ro-cache", tiny = directory + "/tiny-cache"
+        for dir in [readOnly, tiny] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        guard sh("mount -t tmpfs -o size=1m,ro tmpfs '\(readOnly)' 2>/dev/null") == 0 else {
+            throw XCTSkip("mounting a tmpfs needs root (CI runs as root)")
+        }
+        defer { _ = sh("umount '\(readOnly)'") }
+        XCTAssertEqual(sh("mount -t tmpfs -o size=1m tmpfs '\(tiny)'"), 0)
+        defer { _ = sh("umount '\(tiny)'") }
+        let endpoint = try startCoordinator()
+        for (cache, problem) in [(readOnly, "is not writable"), (tiny, "MiB free, at least 64 MiB needed")] {
+            let r = try run(["worker", "--connect", endpoint, "--cache", cache, "--name", "broken"], timeout: 30)
+            XCTAssertEqual(r.status, 1, r.output)
+            XCTAssertTrue(r.output.contains(problem), r.output)
+        }
+        XCTAssertFalse(read("coordinator.log").contains("worker broken joined"), read("coordinator.log"))
+    }
 }
 

@@ -241,4 +241,34 @@ final class CoordinatorStateTests: XCTestCase {
         guard case let .prepare(_, run)? = fine.first else { return XCTFail("\(fine)") }
         XCTAssertEqual(run.output, "artifacts/x.benn", "journaled relative to the state directory")
     }
+
+    /// A worker whose jobs keep failing is set aside, so it cannot use up a spec's attempts
+    /// while a healthy worker could finish it.
+    func testAWorkerWhoseJobsKeepFailingIsQuarantined() throws {
+        var state = makeState(maxAttempts: 3)
+        let id = try submit(&state, spec(.bagging, members: 3))
+        _ = hello(&state, a, name: "broken")
+        var now = 0.0
+        for _ in 0..<2 {
+            let (jobID, member) = try XCTUnwrap(jobs(state.receive(Wire.Ready().frames(), from: a, userID: nil, now: now), to: a).first)
+            let failed = state.receive(Wire.JobFailed(jobID: jobID, specID: id, member: member, error: "cannot write the cache").frames(), from: a, userID: nil, now: now)
+            now += 0.1
+            if logs(failed).contains(where: { $0.contains("quarantined for 10 s") }) { break }
+        }
+        XCTAssertGreaterThan(state.workers[a]!.quarantinedUntil, now)
+        XCTAssertTrue(jobs(state.receive(Wire.Ready().frames(), from: a, userID: nil, now: now), to: a).isEmpty, "no job while quarantined")
+        XCTAssertTrue(state.status(now: now, eventLoopCPU: 0).workers[0].progress.contains("quarantined"))
+        XCTAssertNil(state.specIndex[id]!.failure)
+        // A healthy worker gets the work meanwhile, and the spec does not fail.
+        _ = hello(&state, b, name: "healthy", now: now)
+        XCTAssertEqual(jobs(state.receive(Wire.Ready().frames(), from: b, userID: nil, now: now), to: b).count, 1)
+        // Once the quarantine is over the worker takes jobs again.
+        _ = state.receive(Wire.Heartbeat(role: "worker").frames(), from: a, userID: nil, now: now + 0.2)
+        let later = state.tick(now: now + 0.25)
+        XCTAssertTrue(jobs(later, to: a).isEmpty)
+        state.workers[a]!.lastSeen = now + 10.4
+        state.workers[b]!.lastSeen = now + 10.4
+        XCTAssertEqual(jobs(state.tick(now: now + 10.5), to: a).count, 1, "quarantine over")
+    }
 }
+
