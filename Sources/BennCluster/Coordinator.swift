@@ -18,6 +18,8 @@ public struct CoordinatorConfig: Sendable {
     public var jobTimeoutSeconds: Double = 24 * 3600
     /// Attempts per job before its spec is reported failed.
     public var maxAttempts: Int = 3
+    /// A worker's first quarantine after two failed jobs in a row; 0: never.
+    public var quarantineSeconds: Double = 10
     /// CURVE: the coordinator's secret key, and the public keys it serves: as workers and
     /// clients both (`allowedClientKeys`, `--allow`), as workers only, as clients only.
     public var curveSecretKey: String?
@@ -38,6 +40,7 @@ public struct CoordinatorConfig: Sendable {
         s.liveness = liveness
         s.jobTimeoutSeconds = jobTimeoutSeconds
         s.maxAttempts = maxAttempts
+        s.quarantineSeconds = quarantineSeconds
         s.stateDirectory = stateDirectory
         if curveSecretKey != nil {
             s.workerKeys = allowedClientKeys.union(workerOnlyKeys)

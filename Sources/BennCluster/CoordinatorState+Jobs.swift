@@ -197,12 +197,12 @@ extension CoordinatorState {
     }
 
     /// A job failed on `peer` (FAILED, or a result that failed its check): after two in a
-    /// row the worker is set aside for 10 s, doubling up to 5 minutes each time.
+    /// row the worker is set aside (`quarantineSeconds`, doubling up to 5 minutes each time).
     mutating func workerFailed(_ peer: [UInt8], now: Double, _ out: inout [CoordinatorAction]) {
         guard let w = workers[peer] else { return }
         w.failureStreak += 1
-        guard w.failureStreak >= 2 else { return }
-        let seconds = min(300, 10 * Double(1 << min(w.quarantines, 5)))
+        guard w.failureStreak >= 2, settings.quarantineSeconds > 0 else { return }
+        let seconds = min(300, settings.quarantineSeconds * Double(1 << min(w.quarantines, 5)))
         w.quarantines += 1
         w.quarantinedUntil = now + seconds
         out.append(.log("worker \(w.name) quarantined for \(Int(seconds)) s: \(w.failureStreak) jobs failed on it in a row"))

@@ -21,6 +21,9 @@ public struct CoordinatorState {
         public var liveness = 5
         public var jobTimeoutSeconds: Double = 24 * 3600
         public var maxAttempts = 3
+        /// A worker's first quarantine after two failed jobs in a row (doubling, at most 5
+        /// minutes); 0 never sets a worker aside.
+        public var quarantineSeconds: Double = 10
         public var stateDirectory = "."
         /// With CURVE: the public keys that may act as workers and as clients. Nil without
         /// CURVE (every peer is on the loopback side of an unauthenticated socket).

@@ -107,6 +107,8 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Silent heartbeat intervals before a worker is dropped.") var liveness: Int = 5
     @Option(name: .customLong("job-timeout"), help: "Seconds before a running job is dispatched again.") var jobTimeout: Double = 86400
     @Option(name: .customLong("max-attempts"), help: "Attempts per job before its spec fails.") var maxAttempts: Int = 3
+    @Option(name: .customLong("quarantine-seconds"), help: "How long a worker gets no jobs after two failed in a row (doubling each time, at most 300 s; 0: never).")
+    var quarantineSeconds: Double = 10
     @Option(name: .customLong("secret-key"), help: "The coordinator's secret key file (enables CURVE).") var secretKey: String?
     @Option(name: .customLong("allow"), help: "Public key file(s) of workers and clients to serve (with --secret-key).") var allow: [String] = []
     @Option(name: .customLong("allow-worker"), help: "Public key file(s) that may only act as workers.") var allowWorker: [String] = []
@@ -120,6 +122,8 @@ struct CoordinatorCommand: ParsableCommand {
             config.liveness = liveness
             config.jobTimeoutSeconds = jobTimeout
             config.maxAttempts = maxAttempts
+            guard quarantineSeconds >= 0, quarantineSeconds <= 300 else { throw ValidationError("--quarantine-seconds must be between 0 and 300, got \(quarantineSeconds)") }
+            config.quarantineSeconds = quarantineSeconds
             config.bind = try Endpoint.bindable(bind)
             if let secretKey {
                 config.curveSecretKey = try KeyFiles.readSecret(secretKey)

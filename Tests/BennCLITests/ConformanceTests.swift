@@ -18,7 +18,7 @@ final class ConformanceTests: ClusterTestCase {
         guard FileManager.default.isExecutableFile(atPath: Self.python) else {
             return XCTFail("\(Self.python) is missing: run scripts/setup (it creates the venv with pyzmq for this test)")
         }
-        try start(["coordinator", "--bind", "tcp://127.0.0.1:*", "--state", "state", "--max-attempts", "5"], log: "coordinator.log")
+        try start(["coordinator", "--bind", "tcp://127.0.0.1:*", "--state", "state", "--max-attempts", "5", "--quarantine-seconds", "1"], log: "coordinator.log")
         let text = try waitFor("coordinator listening on ", in: "coordinator.log")
         let line = text.split(separator: "\n").first { $0.contains("coordinator listening on ") }!
         let endpoint = String(line.split(separator: " ").first { $0.hasPrefix("tcp://") }!)

@@ -401,10 +401,15 @@ def main(endpoint, datadir):
     b.send("RESULT", {"job_id": job_b["job_id"], "spec_id": spec_id, "member": 1})
     b.expect_error("invalid")
 
-    step("a RESULT with a wrong checksum, then one without a tensor: ERROR invalid, dispatched again")
+    step("a RESULT with a wrong checksum, then one without a tensor: ERROR invalid, dispatched again after a quarantine")
     a.send("RESULT", *result(job_a2, safetensors(tinymlp_tensors(64), corrupt_checksum=True)))
     a.send("READY")
     a.expect_error("invalid", "checksum")
+    # Two jobs in a row failed on a (the FAILED above, this check): it is quarantined.
+    client.send("STATUS")
+    status, _ = client.expect("STATUS_REPLY")
+    mine = [w for w in status["workers"] if w["name"] == "conformance-a"]
+    check(mine and mine[0]["progress"].startswith("quarantined"), f"worker a after two failures in a row: {mine}")
     job_a3 = expect_job(a, 0)
     missing = tinymlp_tensors(64)
     del missing["l8.bn.running_var"]
