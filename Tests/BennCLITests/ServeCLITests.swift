@@ -82,4 +82,18 @@ extension CLITests {
         XCTAssertEqual(fine.status, 0, fine.stderr)
         XCTAssertEqual(fine.stdout.split(separator: "\n").count, 2, fine.stdout)
     }
+
+    /// A manifest with a negative member weight is refused by `benn predict` (exit 1, one
+    /// line naming the field and the value), never used for a prediction.
+    func testPredictRefusesAManifestWithANegativeWeight() throws {
+        let good = try trainArtifact()
+        var a = try EnsembleArtifact.read(from: good)
+        a.manifest.members[1].alpha = -5
+        let bad = directory + "/negative.benn"
+        try a.write(to: bad)
+        let predicted = try run(["predict", bad, directory + "/t10k-images-idx3-ubyte", "--limit", "2", "--threads", "1"], deadline: 60)
+        XCTAssertEqual(predicted.status, 1, predicted.stdout + predicted.stderr)
+        assertCleanFailure(predicted, mentions: "negative.benn: manifest members[1].alpha (the member's weight) is -5; weights must be finite and non-negative")
+        XCTAssertEqual(predicted.stdout, "")
+    }
 }

@@ -73,6 +73,37 @@ final class ArtifactTests: XCTestCase {
         XCTAssertEqual(fa.encoded(), fb.encoded())
     }
 
+    /// A manifest inconsistent with itself or with the tensors is refused when read, the
+    /// message naming the field and its value.
+    func testInconsistentManifestsAreRefused() throws {
+        let good = try write(try trained(.bagging, model: "tinymlp").0, "good.benn")
+        let cases: [(String, (inout EnsembleArtifact) -> Void)] = [
+            ("manifest members[1].alpha (the member's weight) is -5; weights must be finite and non-negative", { $0.manifest.members[1].alpha = -5 }),
+            ("manifest members[2].member is 0, the same as members[0].member; member indices must be unique", { $0.manifest.members[2].member = 0 }),
+            ("manifest classNames has 3 names, but its model 'tinymlp' has 10 classes", { $0.manifest.classNames = ["a", "b", "c"] }),
+            ("manifest bestPrefix is 0; it must be within 1...3 (the number of members)", { $0.manifest.bestPrefix = 0 }),
+            ("manifest bestPrefix is 4; it must be within 1...3 (the number of members)", { $0.manifest.bestPrefix = 4 }),
+            ("manifest members is empty; an ensemble needs at least one member", { $0.manifest.members = [] }),
+            ("manifest members[0..<2] (the best prefix) all have weight 0; at least one must be positive",
+             { $0.manifest.members[0].alpha = 0; $0.manifest.members[1].alpha = 0 }),
+            ("manifest input.scale is 0; it must be finite and non-zero", { $0.manifest.input.scale = 0 }),
+            ("manifest input.shape is [8, 0, 1]; it must be [height, width, channels], each positive", { $0.manifest.input.shape = [8, 0, 1] }),
+            ("manifest members[1].member is 1, but the file has no tensors of member 1 (no 'm1.*')", { $0.tensors[1] = nil }),
+            ("belongs to member 2, which manifest members does not list (members are [0, 1])", { $0.manifest.members.removeLast() }),
+        ]
+        for (message, tamper) in cases {
+            var a = try EnsembleArtifact.read(from: good)
+            tamper(&a)
+            let bad = "\(directory!)/bad.benn"
+            try a.write(to: bad)
+            XCTAssertThrowsError(try EnsembleArtifact.read(from: bad), message) {
+                XCTAssertTrue("\($0)".hasPrefix(bad + ": "), "\($0)")
+                XCTAssertTrue("\($0)".contains(message), "expected '\(message)', got '\($0)'")
+            }
+        }
+        XCTAssertNoThrow(try EnsembleArtifact.read(from: good))
+    }
+
     func testCorruptTruncatedForeignAndWrongVersion() throws {
         let path = try write(try trained().0, "c.benn")
         let good = [UInt8](FileManager.default.contents(atPath: path)!)
