@@ -148,6 +148,11 @@ public struct EnsembleArtifact: Sendable {
         guard file.metadata["format_version"] == String(formatVersion) else {
             throw fail("artifact format version \(file.metadata["format_version"] ?? "missing") is not supported (this benn reads \(formatVersion))")
         }
+        // Current files carry benn.file_checksum (header and data); files written before it
+        // only benn.checksum (data), still accepted. A file with neither is refused.
+        guard !file.verifiedChecksums.isEmpty else {
+            throw fail("no \(SafeTensors.fileChecksumKey) (nor the older \(SafeTensors.checksumKey)) in its metadata; an artifact must carry a checksum")
+        }
         let decoder = JSONDecoder()
         guard let m = file.metadata["manifest"], let manifest = try? decoder.decode(Manifest.self, from: Data(m.utf8)) else {
             throw fail("the manifest is missing or malformed")
