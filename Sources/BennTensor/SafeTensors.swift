@@ -226,9 +226,8 @@ public struct SafeTensors: Sendable {
             guard let digits = fileChecksumDigits(in: bytes, headerEnd: headerEnd) else {
                 throw fail("\(fileChecksumKey) must appear once in the header as \"\(fileChecksumKey)\":\"<16 hex digits>\"")
             }
-            var zeroed = bytes
-            zeroed.replaceSubrange(digits, with: Array(fileChecksumPlaceholder.utf8))
-            let actual = checksum(zeroed)
+            // Hashed in place: the bytes before the digits, sixteen '0', the bytes after.
+            let actual = checksum(bytes[..<digits.lowerBound], fileChecksumPlaceholder.utf8, bytes[digits.upperBound...])
             guard actual == expected else {
                 throw fail("\(fileChecksumKey) mismatch (stored \(expected), computed \(actual)): the file (header or data) is corrupted")
             }
@@ -244,6 +243,32 @@ public struct SafeTensors: Sendable {
             result.verifiedChecksums.insert(checksumKey)
         }
         return result
+    }
+
+    /// FNV-1a 64 over the three byte sequences in turn, as 16 hex digits.
+    static func checksum<A: Collection, B: Collection, C: Collection>(_ a: A, _ b: B, _ c: C) -> String
+    where A.Element == UInt8, B.Element == UInt8, C.Element == UInt8 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        fnv1a(a, &h)
+        fnv1a(b, &h)
+        fnv1a(c, &h)
+        return hex(h)
+    }
+
+    private static func fnv1a<C: Collection>(_ bytes: C, _ h: inout UInt64) where C.Element == UInt8 {
+        var state = h
+        let fold: (UnsafeBufferPointer<UInt8>) -> Void = { buffer in
+            for b in buffer { state = (state ^ UInt64(b)) &* 0x100_0000_01b3 }
+        }
+        if bytes.withContiguousStorageIfAvailable(fold) == nil {
+            for b in bytes { state = (state ^ UInt64(b)) &* 0x100_0000_01b3 }
+        }
+        h = state
+    }
+
+    private static func hex(_ h: UInt64) -> String {
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     /// FNV-1a 64 over the bytes, as 16 hex digits.
