@@ -219,7 +219,7 @@ public struct SafeTensors: Sendable {
             result.entries[name] = Entry(dtype: dtype, shape: shape,
                                          bytes: materialize ? Array(bytes[(headerEnd + begin)..<(headerEnd + end)]) : [])
         }
-        if requireChecksum && result.metadata[checksumKey] == nil && result.metadata[fileChecksumKey] == nil {
+        if requireChecksum && result.metadata[checksumKey] == nil {
             throw fail("no \(checksumKey) in its metadata (a corrupted file could not be told apart)")
         }
         if let expected = result.metadata[fileChecksumKey] {
