@@ -148,6 +148,11 @@ public struct EnsembleArtifact: Sendable {
         guard file.metadata["format_version"] == String(formatVersion) else {
             throw fail("artifact format version \(file.metadata["format_version"] ?? "missing") is not supported (this benn reads \(formatVersion))")
         }
+        // Current files carry benn.file_checksum (header and data); files written before it
+        // only benn.checksum (data), still accepted. A file with neither is refused.
+        guard !file.verifiedChecksums.isEmpty else {
+            throw fail("no \(SafeTensors.fileChecksumKey) (nor the older \(SafeTensors.checksumKey)) in its metadata; an artifact must carry a checksum")
+        }
         let decoder = JSONDecoder()
         guard let m = file.metadata["manifest"], let manifest = try? decoder.decode(Manifest.self, from: Data(m.utf8)) else {
             throw fail("the manifest is missing or malformed")
@@ -155,7 +160,7 @@ public struct EnsembleArtifact: Sendable {
         // Predictions feed images of `input.shape` to a network built for `model.inputShape`;
         // a disagreement would stop the process at the first image (a precondition in the
         // first layer), so it is refused here, before anything is served or predicted.
-        if let problem = manifest.inputShapeProblem { throw fail(problem) }
+        if let problem = manifest.inputShapeProblem ?? manifest.problem { throw fail(problem) }
         let run = file.metadata["run"].flatMap { try? decoder.decode(Run.self, from: Data($0.utf8)) }
             ?? Run(createdAt: "", memberSeconds: [], memberSamplesPerSecond: [], environment: [:])
         var tensors: [Int: [String: Tensor]] = [:]
@@ -191,13 +196,17 @@ public struct EnsembleArtifact: Sendable {
             }
             tensors[member, default: [:]][tensorName] = tensor
         }
-        guard manifest.bestPrefix >= 1, manifest.bestPrefix <= manifest.members.count else {
-            throw fail("best prefix \(manifest.bestPrefix) is outside 1...\(manifest.members.count)")
+        let listed = Set(manifest.members.map(\.member))
+        for name in file.entries.keys.sorted() {
+            let member = Int(name.dropFirst().prefix { $0 != "." })!
+            guard listed.contains(member) else {
+                throw fail("tensor '\(name)' belongs to member \(member), which manifest members does not list (members are \(manifest.members.map(\.member)))")
+            }
         }
         var artifact = EnsembleArtifact(manifest: manifest, run: run, tensors: tensors)
         artifact.weightScales = weightScales
-        for member in manifest.members where tensors[member.member] == nil {
-            throw fail("member \(member.member) has no tensors")
+        for (i, member) in manifest.members.enumerated() where tensors[member.member] == nil && weightScales[member.member] == nil {
+            throw fail("manifest members[\(i)].member is \(member.member), but the file has no tensors of member \(member.member) (no 'm\(member.member).*')")
         }
         do { _ = try artifact.networks() } catch { throw fail("\(error)") }
         return artifact
@@ -290,12 +299,47 @@ public struct EnsembleArtifact: Sendable {
 }
 
 extension EnsembleArtifact.Manifest {
+    /// The first way this manifest is inconsistent on its own (member weights, member
+    /// indices, class names, best prefix, input scaling), naming the field and its value,
+    /// or nil when it is consistent. The tensors are checked against it by `read`.
+    public var problem: String? {
+        func number(_ x: Double) -> String {
+            x.isFinite && x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)"
+        }
+        guard !members.isEmpty else { return "manifest members is empty; an ensemble needs at least one member" }
+        var seen: [Int: Int] = [:]
+        for (i, m) in members.enumerated() {
+            guard m.alpha.isFinite, m.alpha >= 0 else {
+                return "manifest members[\(i)].alpha (the member's weight) is \(number(m.alpha)); weights must be finite and non-negative"
+            }
+            guard m.member >= 0 else { return "manifest members[\(i)].member is \(m.member); member indices must be non-negative" }
+            if let j = seen[m.member] {
+                return "manifest members[\(i)].member is \(m.member), the same as members[\(j)].member; member indices must be unique"
+            }
+            seen[m.member] = i
+        }
+        guard (1...members.count).contains(bestPrefix) else {
+            return "manifest bestPrefix is \(bestPrefix); it must be within 1...\(members.count) (the number of members)"
+        }
+        guard members.prefix(bestPrefix).contains(where: { $0.alpha > 0 }) else {
+            return "manifest members[0..<\(bestPrefix)] (the best prefix) all have weight 0; at least one must be positive"
+        }
+        guard classNames.count == model.classes else {
+            return "manifest classNames has \(classNames.count) names, but its model '\(model.name)' has \(model.classes) classes"
+        }
+        guard input.scale.isFinite, input.scale != 0 else {
+            return "manifest input.scale is \(number(input.scale)); it must be finite and non-zero"
+        }
+        guard input.offset.isFinite else { return "manifest input.offset is \(input.offset); it must be finite" }
+        return nil
+    }
+
     /// Why the images this manifest describes (`input.shape`) cannot go through its model
     /// (built for `model.inputShape`), or nil when they can.
     public var inputShapeProblem: String? {
         let s = input.shape
         guard s.count == 3, s.allSatisfy({ $0 > 0 }) else {
-            return "the manifest's input shape \(s) is not [height, width, channels]"
+            return "manifest input.shape is \(s); it must be [height, width, channels], each positive"
         }
         guard s == model.inputShape else {
             return "the manifest's input shape \(s) disagrees with its model '\(model.name)', built for \(model.inputShape) inputs"

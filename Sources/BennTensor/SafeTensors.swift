@@ -7,7 +7,8 @@ import Foundation
 ///
 /// Chosen because any language can read it without our code; checkpoints and ensemble
 /// artifacts are both stored this way. A 64-bit FNV-1a checksum of the data section is
-/// kept in the metadata (`benn.checksum`) so corruption is reported as such.
+/// kept in the metadata (`benn.checksum`), and one of the whole file with its own 16 digits read
+/// as zeros (`benn.file_checksum`, docs/ARTIFACT.md), so corruption is reported as such.
 public struct SafeTensors: Sendable {
     public enum DType: String, Sendable, Codable {
         case f32 = "F32", i32 = "I32", u8 = "U8", u64 = "U64"
@@ -40,6 +41,12 @@ public struct SafeTensors: Sendable {
     public init() {}
 
     public static let checksumKey = "benn.checksum"
+    /// FNV-1a 64 of the whole file, header included, with this key's 16 hex digits read
+    /// as sixteen ASCII `0` (docs/ARTIFACT.md): covers the metadata and the tensor table too.
+    public static let fileChecksumKey = "benn.file_checksum"
+
+    /// The checksum keys that `decode` found and verified (they are removed from `metadata`).
+    public var verifiedChecksums: Set<String> = []
 
     // MARK: Tensors
 
@@ -92,6 +99,7 @@ public struct SafeTensors: Sendable {
         }
         var meta = metadata
         meta[SafeTensors.checksumKey] = SafeTensors.checksum(data)
+        meta[SafeTensors.fileChecksumKey] = SafeTensors.fileChecksumPlaceholder
         header["__metadata__"] = meta
         var json = (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])).map { [UInt8]($0) } ?? []
         // Pad the header with spaces so tensor data starts 8-byte aligned.
@@ -102,7 +110,35 @@ public struct SafeTensors: Sendable {
         withUnsafeBytes(of: &n) { out += $0 }
         out += json
         out += data
+        // The placeholder is hashed as it stands, then replaced by the hash (same length).
+        if let digits = SafeTensors.fileChecksumDigits(in: out, headerEnd: 8 + json.count) {
+            let hash = Array(SafeTensors.checksum(out).utf8)
+            out.replaceSubrange(digits, with: hash)
+        }
         return out
+    }
+
+    static let fileChecksumPlaceholder = String(repeating: "0", count: 16)
+
+    /// The byte range of the 16 hex digits of the one `"benn.file_checksum":"…"` in the
+    /// header, or nil when the header holds it not exactly once. Inside a JSON string a
+    /// quote is escaped, so this byte sequence can only be the key and its value.
+    static func fileChecksumDigits(in bytes: [UInt8], headerEnd: Int) -> Range<Int>? {
+        let pattern = Array("\"\(fileChecksumKey)\":\"".utf8)
+        var found: Range<Int>?
+        var i = 8
+        while i + pattern.count + 17 <= headerEnd {
+            if bytes[i] == pattern[0], Array(bytes[i..<(i + pattern.count)]) == pattern {
+                guard found == nil else { return nil }
+                let start = i + pattern.count
+                guard bytes[start + 16] == UInt8(ascii: "\"") else { return nil }
+                found = start..<(start + 16)
+                i += pattern.count
+            } else {
+                i += 1
+            }
+        }
+        return found
     }
 
     /// Writes atomically: a temporary file beside the target, fsync'd, then renamed.
@@ -186,14 +222,53 @@ public struct SafeTensors: Sendable {
         if requireChecksum && result.metadata[checksumKey] == nil {
             throw fail("no \(checksumKey) in its metadata (a corrupted file could not be told apart)")
         }
+        if let expected = result.metadata[fileChecksumKey] {
+            guard let digits = fileChecksumDigits(in: bytes, headerEnd: headerEnd) else {
+                throw fail("\(fileChecksumKey) must appear once in the header as \"\(fileChecksumKey)\":\"<16 hex digits>\"")
+            }
+            // Hashed in place: the bytes before the digits, sixteen '0', the bytes after.
+            let actual = checksum(bytes[..<digits.lowerBound], fileChecksumPlaceholder.utf8, bytes[digits.upperBound...])
+            guard actual == expected else {
+                throw fail("\(fileChecksumKey) mismatch (stored \(expected), computed \(actual)): the file (header or data) is corrupted")
+            }
+            result.metadata[fileChecksumKey] = nil
+            result.verifiedChecksums.insert(fileChecksumKey)
+        }
         if let expected = result.metadata[checksumKey] {
             let actual = checksum(bytes[headerEnd...])
             guard actual == expected else {
                 throw fail("checksum mismatch (stored \(expected), computed \(actual)): the file is corrupted")
             }
             result.metadata[checksumKey] = nil
+            result.verifiedChecksums.insert(checksumKey)
         }
         return result
+    }
+
+    /// FNV-1a 64 over the three byte sequences in turn, as 16 hex digits.
+    static func checksum<A: Collection, B: Collection, C: Collection>(_ a: A, _ b: B, _ c: C) -> String
+    where A.Element == UInt8, B.Element == UInt8, C.Element == UInt8 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        fnv1a(a, &h)
+        fnv1a(b, &h)
+        fnv1a(c, &h)
+        return hex(h)
+    }
+
+    private static func fnv1a<C: Collection>(_ bytes: C, _ h: inout UInt64) where C.Element == UInt8 {
+        var state = h
+        let fold: (UnsafeBufferPointer<UInt8>) -> Void = { buffer in
+            for b in buffer { state = (state ^ UInt64(b)) &* 0x100_0000_01b3 }
+        }
+        if bytes.withContiguousStorageIfAvailable(fold) == nil {
+            for b in bytes { state = (state ^ UInt64(b)) &* 0x100_0000_01b3 }
+        }
+        h = state
+    }
+
+    private static func hex(_ h: UInt64) -> String {
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     /// FNV-1a 64 over the bytes, as 16 hex digits.

@@ -107,7 +107,21 @@ extension Eval {
         guard images.classNames.count == a.manifest.classNames.count else {
             throw ValidationError("the data has \(images.classNames.count) classes, the ensemble \(a.manifest.classNames.count)")
         }
-        let eval = EnsembleEvaluation.run(try a.networks(), weights: a.weights, rule: a.manifest.aggregation, on: DatasetView.all(images))
+        // The manifest's input shape and scaling, as `benn predict` and `benn serve` use them.
+        let m = a.manifest
+        guard images.imageShape == m.input.shape else {
+            throw ValidationError("the data's images are \(images.imageShape), the artifact's manifest input.shape is \(m.input.shape)")
+        }
+        var x = Tensor(uninitializedShape: [images.count] + m.input.shape)
+        let pixels = images.count * images.pixelsPerImage
+        images.pixels.withUnsafeBufferPointer { bytes in
+            x.withMutablePointer { p in
+                for i in 0..<pixels { p[i] = Float(Double(bytes[i]) * m.input.scale + m.input.offset) }
+            }
+        }
+        let inference = try EnsembleInference(networks: try a.networks(), weights: a.weights, rule: m.aggregation)
+        let eval = EnsembleEvaluation.combining(inference.memberOutputs(x), weights: a.weights, labels: images.labels.map(Int.init),
+                                                classes: m.classNames.count, rule: m.aggregation)
         EnsembleReport.printEvaluation(eval, bestPrefix: a.manifest.bestPrefix)
         if let report {
             try EnsembleReport(artifact: modelPath, manifest: a.manifest, run: a.run, test: eval).write(to: report)

@@ -82,4 +82,46 @@ extension CLITests {
         XCTAssertEqual(fine.status, 0, fine.stderr)
         XCTAssertEqual(fine.stdout.split(separator: "\n").count, 2, fine.stdout)
     }
+
+    /// A manifest with a negative member weight is refused by `benn predict` (exit 1, one
+    /// line naming the field and the value), never used for a prediction.
+    func testPredictRefusesAManifestWithANegativeWeight() throws {
+        let good = try trainArtifact()
+        var a = try EnsembleArtifact.read(from: good)
+        a.manifest.members[1].alpha = -5
+        let bad = directory + "/negative.benn"
+        try a.write(to: bad)
+        let predicted = try run(["predict", bad, directory + "/t10k-images-idx3-ubyte", "--limit", "2", "--threads", "1"], deadline: 60)
+        XCTAssertEqual(predicted.status, 1, predicted.stdout + predicted.stderr)
+        assertCleanFailure(predicted, mentions: "negative.benn: manifest members[1].alpha (the member's weight) is -5; weights must be finite and non-negative")
+        XCTAssertEqual(predicted.stdout, "")
+    }
+
+    /// `benn eval ARTIFACT` scales pixels with the manifest's input.scale and input.offset,
+    /// as `benn predict` and `benn serve` do: with a manifest that flattens every image to
+    /// one constant input, eval's ensemble accuracy is the accuracy of predict's classes.
+    func testEvalUsesTheManifestScalingLikePredict() throws {
+        let good = try trainArtifact()
+        var a = try EnsembleArtifact.read(from: good)
+        a.manifest.input.scale = 1e-12
+        a.manifest.input.offset = 0.5
+        let flat = directory + "/flat.benn"
+        try a.write(to: flat)
+        let report = directory + "/eval.json"
+        let evaluated = try run(["eval", flat, "--data", directory, "--threads", "1", "--report", report], deadline: 120)
+        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        let test = try XCTUnwrap(json["test"] as? [String: Any])
+        let prefixes = try XCTUnwrap(test["prefixAccuracies"] as? [Double])
+        let m = a.manifest
+
+        let predicted = try run(["predict", flat, directory + "/t10k-images-idx3-ubyte", "--threads", "1"], deadline: 120)
+        XCTAssertEqual(predicted.status, 0, predicted.stderr)
+        let labels = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory + "/t10k-labels-idx1-ubyte"))).dropFirst(8).map(Int.init)
+        let classes = predicted.stdout.split(separator: "\n").map { line in m.classNames.firstIndex(of: String(line.split(separator: "\t")[1]))! }
+        XCTAssertEqual(classes.count, labels.count)
+        let accuracy = Double(zip(classes, labels).filter { $0 == $1 }.count) / Double(labels.count)
+        XCTAssertEqual(prefixes[m.bestPrefix - 1], accuracy, accuracy: 1e-9, "eval \(prefixes), predict \(classes)")
+
+    }
 }

@@ -73,6 +73,101 @@ final class ArtifactTests: XCTestCase {
         XCTAssertEqual(fa.encoded(), fb.encoded())
     }
 
+    /// A manifest inconsistent with itself or with the tensors is refused when read, the
+    /// message naming the field and its value.
+    func testInconsistentManifestsAreRefused() throws {
+        let good = try write(try trained(.bagging, model: "tinymlp").0, "good.benn")
+        let cases: [(String, (inout EnsembleArtifact) -> Void)] = [
+            ("manifest members[1].alpha (the member's weight) is -5; weights must be finite and non-negative", { $0.manifest.members[1].alpha = -5 }),
+            ("manifest members[2].member is 0, the same as members[0].member; member indices must be unique", { $0.manifest.members[2].member = 0 }),
+            ("manifest classNames has 3 names, but its model 'tinymlp' has 10 classes", { $0.manifest.classNames = ["a", "b", "c"] }),
+            ("manifest bestPrefix is 0; it must be within 1...3 (the number of members)", { $0.manifest.bestPrefix = 0 }),
+            ("manifest bestPrefix is 4; it must be within 1...3 (the number of members)", { $0.manifest.bestPrefix = 4 }),
+            ("manifest members is empty; an ensemble needs at least one member", { $0.manifest.members = [] }),
+            ("manifest members[0..<2] (the best prefix) all have weight 0; at least one must be positive",
+             { $0.manifest.members[0].alpha = 0; $0.manifest.members[1].alpha = 0 }),
+            ("manifest input.scale is 0; it must be finite and non-zero", { $0.manifest.input.scale = 0 }),
+            ("manifest input.shape is [8, 0, 1]; it must be [height, width, channels], each positive", { $0.manifest.input.shape = [8, 0, 1] }),
+            ("manifest members[1].member is 1, but the file has no tensors of member 1 (no 'm1.*')", { $0.tensors[1] = nil }),
+            ("belongs to member 2, which manifest members does not list (members are [0, 1])", { $0.manifest.members.removeLast() }),
+        ]
+        for (message, tamper) in cases {
+            var a = try EnsembleArtifact.read(from: good)
+            tamper(&a)
+            let bad = "\(directory!)/bad.benn"
+            try a.write(to: bad)
+            XCTAssertThrowsError(try EnsembleArtifact.read(from: bad), message) {
+                XCTAssertTrue("\($0)".hasPrefix(bad + ": "), "\($0)")
+                XCTAssertTrue("\($0)".contains(message), "expected '\(message)', got '\($0)'")
+            }
+        }
+        XCTAssertNoThrow(try EnsembleArtifact.read(from: good))
+    }
+
+    /// The bytes an older benn wrote: the same layout, `benn.checksum` (data section only)
+    /// when `dataChecksum`, and no `benn.file_checksum`.
+    func legacyEncoded(_ file: SafeTensors, dataChecksum: Bool) throws -> [UInt8] {
+        var header: [String: Any] = [:], data: [UInt8] = []
+        for name in file.entries.keys.sorted() {
+            let e = file.entries[name]!
+            header[name] = ["dtype": e.dtype.rawValue, "shape": e.shape, "data_offsets": [data.count, data.count + e.bytes.count]] as [String: Any]
+            data += e.bytes
+        }
+        var meta = file.metadata
+        if dataChecksum { meta[SafeTensors.checksumKey] = SafeTensors.checksum(data) }
+        header["__metadata__"] = meta
+        var json = [UInt8](try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
+        while (8 + json.count) % 8 != 0 { json.append(0x20) }
+        var n = UInt64(json.count).littleEndian
+        return withUnsafeBytes(of: &n) { Array($0) } + json + data
+    }
+
+    /// The checksum covers the header: one flipped byte of the manifest is reported as
+    /// corruption; a file with no checksum is refused; an older file (data checksum only) reads.
+    func testChecksumCoversTheHeaderAndIsMandatory() throws {
+        let path = try write(try trained(.bagging, model: "tinymlp").0, "h.benn")
+        let good = [UInt8](FileManager.default.contents(atPath: path)!)
+        let original = try EnsembleArtifact.read(from: path)
+
+        // "datasetHash":"abc" inside the manifest's JSON string becomes "abb": still valid JSON.
+        let needle = Array(#"datasetHash\":\"abc"#.utf8)
+        let at = try XCTUnwrap((0...(good.count - needle.count)).first { Array(good[$0..<($0 + needle.count)]) == needle })
+        var bad = good
+        bad[at + needle.count - 1] ^= 1
+        FileManager.default.createFile(atPath: path, contents: Data(bad))
+        XCTAssertThrowsError(try EnsembleArtifact.read(from: path)) {
+            XCTAssertTrue("\($0)".contains("benn.file_checksum mismatch"), "\($0)")
+            XCTAssertTrue("\($0)".contains("the file (header or data) is corrupted"), "\($0)")
+        }
+
+        // The same manifest change under an old-style data-only checksum goes unnoticed, which
+        // is why the new one exists; an old file is still read.
+        var file = try SafeTensors.decode(good)
+        XCTAssertEqual(file.verifiedChecksums, [SafeTensors.checksumKey, SafeTensors.fileChecksumKey])
+        FileManager.default.createFile(atPath: path, contents: Data(try legacyEncoded(file, dataChecksum: true)))
+        let old = try EnsembleArtifact.read(from: path)
+        XCTAssertEqual(old.manifest, original.manifest)
+        XCTAssertEqual(try SafeTensors.read(from: path).verifiedChecksums, [SafeTensors.checksumKey])
+
+        // No checksum at all: refused for an artifact.
+        FileManager.default.createFile(atPath: path, contents: Data(try legacyEncoded(file, dataChecksum: false)))
+        XCTAssertThrowsError(try EnsembleArtifact.read(from: path)) {
+            XCTAssertEqual("\($0)", "\(path): no benn.file_checksum (nor the older benn.checksum) in its metadata; an artifact must carry a checksum")
+        }
+        // requireChecksum still refuses it at the container level; new files satisfy it.
+        XCTAssertThrowsError(try SafeTensors.decode(try legacyEncoded(file, dataChecksum: false), requireChecksum: true))
+        XCTAssertNoThrow(try SafeTensors.decode(good, requireChecksum: true))
+
+        // The stored value is FNV-1a 64 of the whole file with its 16 digits read as '0'.
+        file.metadata["x"] = "y"
+        let bytes = file.encoded()
+        let key = Array(#""benn.file_checksum":""#.utf8)
+        let k = try XCTUnwrap((0...(bytes.count - key.count)).first { Array(bytes[$0..<($0 + key.count)]) == key }) + key.count
+        var zeroed = bytes
+        zeroed.replaceSubrange(k..<(k + 16), with: Array("0000000000000000".utf8))
+        XCTAssertEqual(String(decoding: bytes[k..<(k + 16)], as: UTF8.self), SafeTensors.checksum(zeroed))
+    }
+
     func testCorruptTruncatedForeignAndWrongVersion() throws {
         let path = try write(try trained().0, "c.benn")
         let good = [UInt8](FileManager.default.contents(atPath: path)!)
