@@ -142,6 +142,20 @@ class ClusterTestCase: XCTestCase {
         return (context, socket)
     }
 
+    /// The next message of `type` on a protocol-level peer's socket, answering heartbeats on
+    /// the way.
+    func expectMessage(_ type: MessageType, on socket: ZMQSocket, timeout: Double = 20) throws -> Message {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            guard let frames = try socket.receive(timeoutMilliseconds: 100) else { continue }
+            let m = try Message.decode(frames)
+            if m.type == .heartbeat { _ = try socket.send(Wire.Heartbeat(role: "worker").frames()); continue }
+            if m.type == type { return m }
+        }
+        XCTFail("no \(type.rawValue) within \(timeout) s")
+        throw XCTSkip("timed out")
+    }
+
     func inProcess(_ spec: String) throws -> String {
         let r = try run(["train", spec, "--threads", "1", "-o", "inprocess.benn"])
         XCTAssertEqual(r.status, 0, r.output)
@@ -305,31 +319,16 @@ struct SafeTensorsLite {
 /// coordinator's handling of failures and deadlines can be driven exactly.
 final class ScriptedWorkerTests: ClusterTestCase {
 
-    /// Waits for a message of `type`, answering heartbeats on the way.
-    func expect(_ type: MessageType, on socket: ZMQSocket, timeout: Double = 20) throws -> Message {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            guard let frames = try socket.receive(timeoutMilliseconds: 100) else { continue }
-            let m = try Message.decode(frames)
-            if m.type == .heartbeat {
-                _ = try socket.send(Wire.Heartbeat(role: "worker").frames())
-                continue
-            }
-            if m.type == type { return m }
-        }
-        throw XCTSkip("no \(type.rawValue) within \(timeout) s")
-    }
-
     func testFailingJobIsRetriedThenTheSpecFailsWithTheWorkersError() throws {
         let endpoint = try startCoordinator(extra: ["--max-attempts", "2"])
         let (context, socket) = try connect(endpoint, name: "flaky")
         defer { socket.close(); context.shutdown() }
-        _ = try expect(.welcome, on: socket)
+        _ = try expectMessage(.welcome, on: socket)
         let spec = try writeSpec("single", members: 1, epochs: 1)
         _ = try run(["submit", spec, "--coordinator", endpoint])
         for attempt in 1...2 {
             _ = try socket.send(Wire.Ready().frames())
-            let job = try Wire.JobOffer(expect(.job, on: socket))
+            let job = try Wire.JobOffer(expectMessage(.job, on: socket))
             XCTAssertEqual(job.job.member, 0, "attempt \(attempt)")
             _ = try socket.send(Wire.JobFailed(jobID: job.jobID, specID: job.specID, member: 0, error: "disk full on flaky").frames())
         }
@@ -343,13 +342,13 @@ final class ScriptedWorkerTests: ClusterTestCase {
         let endpoint = try startCoordinator(extra: ["--max-attempts", "2"])
         let (context, socket) = try connect(endpoint, name: "busy")
         defer { socket.close(); context.shutdown() }
-        _ = try expect(.welcome, on: socket)
+        _ = try expectMessage(.welcome, on: socket)
         let spec = try writeSpec("single", members: 1, epochs: 1)
         _ = try run(["submit", spec, "--coordinator", endpoint])
         // More refusals than max-attempts: none of them is the job's fault.
         for attempt in 1...3 {
             _ = try socket.send(Wire.Ready().frames())
-            let job = try Wire.JobOffer(expect(.job, on: socket))
+            let job = try Wire.JobOffer(expectMessage(.job, on: socket))
             _ = try socket.send(Wire.JobFailed(jobID: job.jobID, specID: job.specID, member: 0, error: "busy with job s0/m1/1", busy: true).frames())
             try waitFor("\(job.jobID) back in the queue: worker busy is busy", in: "coordinator.log")
             XCTAssertFalse(read("coordinator.log").contains("failed on busy"), "attempt \(attempt) was counted")
@@ -366,11 +365,11 @@ final class ScriptedWorkerTests: ClusterTestCase {
         let endpoint = try startCoordinator(extra: ["--job-timeout", "1"])
         let (c1, slow) = try connect(endpoint, name: "slow")
         defer { slow.close(); c1.shutdown() }
-        _ = try expect(.welcome, on: slow)
+        _ = try expectMessage(.welcome, on: slow)
         let spec = try writeSpec("single", members: 1, epochs: 1)
         _ = try run(["submit", spec, "--coordinator", endpoint])
         _ = try slow.send(Wire.Ready().frames())
-        let first = try Wire.JobOffer(expect(.job, on: slow))
+        let first = try Wire.JobOffer(expectMessage(.job, on: slow))
         // The slow worker keeps heartbeating but never finishes; a real worker joins.
         _ = try startWorker(endpoint, name: "rescuer")
         let deadline = Date().addingTimeInterval(60)

@@ -9,17 +9,14 @@ import Foundation
 /// spec stops after --max-attempts, keys act only in their role, and a client waiting on a
 /// spec outlives a coordinator restart.
 final class TrustTests: ClusterTestCase {
-    /// The next message of `type` on a raw peer socket, answering heartbeats on the way.
-    func expect(_ type: MessageType, on socket: ZMQSocket, timeout: Double = 20) throws -> Message {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            guard let frames = try socket.receive(timeoutMilliseconds: 100) else { continue }
-            let m = try Message.decode(frames)
-            if m.type == .heartbeat { _ = try socket.send(Wire.Heartbeat(role: "worker").frames()); continue }
-            if m.type == type { return m }
-        }
-        XCTFail("no \(type.rawValue) within \(timeout) s")
-        throw XCTSkip("timed out")
+    /// A shell command's exit status (mounting the test's tmpfs file systems).
+    func sh(_ command: String) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", command]
+        try? p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
     }
 
     func rawPeer(_ endpoint: String) throws -> (ZMQContext, ZMQSocket) {
@@ -49,12 +46,12 @@ final class TrustTests: ClusterTestCase {
         let (c1, stranger) = try rawPeer(endpoint)
         let (c2, idle) = try connect(endpoint, name: "idle")
         defer { stranger.close(); idle.close(); c1.shutdown(); c2.shutdown() }
-        _ = try expect(.welcome, on: idle)
+        _ = try expectMessage(.welcome, on: idle)
         for (socket, code) in [(stranger, ErrorCode.helloRequired), (idle, .forbidden)] {
             for member in [0, 1, 0, 1, 0] {
                 _ = try socket.send(Wire.JobResult(jobID: "\(specID)/m\(member)/1", specID: specID, member: member, history: .array([]),
                                                    seconds: 0, tensors: garbage).frames())
-                XCTAssertEqual(try Wire.Refusal(expect(.error, on: socket)).code, code)
+                XCTAssertEqual(try Wire.Refusal(expectMessage(.error, on: socket)).code, code)
             }
         }
         let status = try run(["status", "--coordinator", endpoint])
@@ -129,9 +126,9 @@ final class TrustTests: ClusterTestCase {
         for attempt in 1...2 {
             // A worker takes the job and dies with it (no BYE, no more heartbeats).
             let (context, socket) = try connect(endpoint, name: "victim\(attempt)")
-            _ = try expect(.welcome, on: socket)
+            _ = try expectMessage(.welcome, on: socket)
             _ = try socket.send(Wire.Ready().frames())
-            _ = try expect(.job, on: socket)
+            _ = try expectMessage(.job, on: socket)
             socket.close()
             context.shutdown()
             try waitFor("worker victim\(attempt) dropped", in: "coordinator.log")
@@ -184,7 +181,7 @@ final class TrustTests: ClusterTestCase {
         let endpoint = try startCoordinator()
         let (context, socket) = try connect(endpoint, name: "evil\n[00:00:00.000] spec s9 finished: artifact /etc/passwd\u{1b}[2J")
         defer { socket.close(); context.shutdown() }
-        _ = try expect(.welcome, on: socket)
+        _ = try expectMessage(.welcome, on: socket)
         let log = try waitFor("joined from", in: "coordinator.log")
         XCTAssertFalse(log.split(separator: "\n").contains { $0.hasPrefix("[00:00:00.000]") }, log)
         XCTAssertFalse(log.contains("\u{1b}"), log)
@@ -213,14 +210,6 @@ final class TrustTests: ClusterTestCase {
     func testAFullDiskIsRetriedUntilSpaceReturns() throws {
         let members = directory + "/state/members"
         try FileManager.default.createDirectory(atPath: members, withIntermediateDirectories: true)
-        func sh(_ command: String) -> Int32 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", command]
-            try? p.run()
-            p.waitUntilExit()
-            return p.terminationStatus
-        }
         guard sh("mount -t tmpfs -o size=16k tmpfs '\(members)' 2>/dev/null") == 0 else {
             throw XCTSkip("mounting a small tmpfs needs root (CI runs as root)")
         }
@@ -242,14 +231,6 @@ final class TrustTests: ClusterTestCase {
     /// A worker whose cache it cannot write, or that has almost no room, refuses to join
     /// rather than failing every job it would take (read-only and tiny tmpfs mounts).
     func testAWorkerWithAnUnusableCacheRefusesToJoin() throws {
-        func sh(_ command: String) -> Int32 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", command]
-            try? p.run()
-            p.waitUntilExit()
-            return p.terminationStatus
-        }
         let readOnly = directory + "/ro-cache", tiny = directory + "/tiny-cache"
         for dir in [readOnly, tiny] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         guard sh("mount -t tmpfs -o size=1m,ro tmpfs '\(readOnly)' 2>/dev/null") == 0 else {

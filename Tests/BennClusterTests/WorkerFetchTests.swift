@@ -50,6 +50,14 @@ final class WorkerFetchTests: XCTestCase {
             return offsets
         }
 
+        /// HELLO, WELCOME (1 s heartbeats), READY: the worker's routing id.
+        func handshake() throws -> [UInt8] {
+            let (peer, _) = try expect(.hello)
+            try send(peer, Wire.Welcome(heartbeatMilliseconds: 1000, liveness: 5).envelope)
+            _ = try expect(.ready)
+            return peer
+        }
+
         func send(_ peer: [UInt8], _ m: Message) throws {
             _ = try socket.send([peer] + m.frames())
         }
@@ -152,9 +160,7 @@ final class WorkerFetchTests: XCTestCase {
         let thread = startWorker(endpoint, cache: try temporaryDirectory(), shared: shared)
         defer { shared.stop(); while !thread.isFinished { Thread.sleep(forTimeInterval: 0.01) } }
 
-        let (peer, _) = try coordinator.expect(.hello)
-        try coordinator.send(peer, Wire.Welcome(heartbeatMilliseconds: 1000, liveness: 5).envelope)
-        _ = try coordinator.expect(.ready)
+        let peer = try coordinator.handshake()
         let file = DatasetManifest.File(name: "train-images-idx3-ubyte.gz", sha256: String(repeating: "ab", count: 32), size: 10)
         try coordinator.send(peer, coordinator.job(dataset: DatasetManifest(files: [file])))
         _ = try coordinator.expect(.fetchData)
@@ -172,9 +178,7 @@ final class WorkerFetchTests: XCTestCase {
         let thread = startWorker(endpoint, cache: try temporaryDirectory(), shared: shared)
         defer { shared.stop(); while !thread.isFinished { Thread.sleep(forTimeInterval: 0.01) } }
 
-        let (peer, _) = try coordinator.expect(.hello)
-        try coordinator.send(peer, Wire.Welcome(heartbeatMilliseconds: 1000, liveness: 5).envelope)
-        _ = try coordinator.expect(.ready)
+        let peer = try coordinator.handshake()
         let bytes = [UInt8](repeating: 1, count: 10)
         let file = DatasetManifest.File(name: "train-images-idx3-ubyte.gz", sha256: SHA256.hexDigest(bytes), size: bytes.count)
         try coordinator.send(peer, coordinator.job(dataset: DatasetManifest(files: [file])))
@@ -204,9 +208,7 @@ final class WorkerFetchTests: XCTestCase {
         let shared = Shared()
         let thread = startWorker(endpoint, cache: try temporaryDirectory(), shared: shared)
         defer { shared.stop(); while !thread.isFinished { Thread.sleep(forTimeInterval: 0.01) } }
-        let (peer, _) = try coordinator.expect(.hello)
-        try coordinator.send(peer, Wire.Welcome(heartbeatMilliseconds: 1000, liveness: 5).envelope)
-        _ = try coordinator.expect(.ready)
+        let peer = try coordinator.handshake()
         let hash = String(repeating: "ab", count: 32)
         let huge = DatasetManifest(files: [DatasetManifest.File(name: "train-images-idx3-ubyte.gz", sha256: hash, size: 1 << 62)])
         let small = DatasetManifest(files: [DatasetManifest.File(name: "train-images-idx3-ubyte.gz", sha256: hash, size: 10)])
