@@ -130,9 +130,6 @@ public final class Coordinator {
     /// The endpoint actually bound (with the real port when bound to port 0 / `*`).
     public var endpoint: String { (try? socket.lastEndpoint()) ?? config.bind }
 
-    /// Seconds from a worker's result arriving to its next job leaving, per dispatch.
-    public var dispatchLatencies: [Double] { state.dispatchLatencies }
-
     // MARK: Specs
 
     /// Replays the journal; unfinished specs load their data again and continue.
@@ -161,10 +158,7 @@ public final class Coordinator {
     /// A start-up `--output` path as the journal keeps it: absolute, or relative to the
     /// state directory when inside it.
     func outputPath(_ path: String) -> String {
-        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        let stateDir = config.stateDirectory.hasPrefix("/") ? config.stateDirectory : FileManager.default.currentDirectoryPath + "/" + config.stateDirectory
-        let prefix = stateDir.hasSuffix("/") ? stateDir : stateDir + "/"
-        return absolute.hasPrefix(prefix) ? String(absolute.dropFirst(prefix.count)) : absolute
+        state.relativeToState(path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path)
     }
 
     /// Submits a spec given at start-up unless the journal already holds the same spec with

@@ -314,10 +314,15 @@ extension CoordinatorState {
         return specs.filter { !$0.isDone }
     }
 
-    /// Older journals hold absolute output paths; inside the state directory they become
-    /// relative.
+    /// A path as the journal keeps it: relative to the state directory when inside it (so a
+    /// moved state directory keeps working), as given otherwise. A relative `path` is taken
+    /// as the journal's own (older journals hold absolute paths, start-up outputs are made
+    /// absolute by the caller).
     func relativeToState(_ path: String) -> String {
-        let prefix = settings.stateDirectory.hasSuffix("/") ? settings.stateDirectory : settings.stateDirectory + "/"
+        guard path.hasPrefix("/") else { return path }
+        let cwd = FileManager.default.currentDirectoryPath
+        let dir = settings.stateDirectory.hasPrefix("/") ? settings.stateDirectory : cwd + "/" + settings.stateDirectory
+        let prefix = dir.hasSuffix("/") ? dir : dir + "/"
         return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
     }
 

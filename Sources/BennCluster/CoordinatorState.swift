@@ -302,8 +302,10 @@ public enum CoordinatorAction {
 enum Sanitized {
     static func text(_ s: String, limit: Int) -> String {
         var out = ""
+        var kept = 0
         for scalar in s.unicodeScalars {
-            if out.unicodeScalars.count >= limit { out += "..."; break }
+            if kept == limit { out += "..."; break }
+            kept += 1
             switch scalar.value {
             case 0x0a: out += "\\n"
             case 0x0d: out += "\\r"

@@ -68,22 +68,3 @@ final class Waker: @unchecked Sendable {
         lock.unlock()
     }
 }
-
-/// Results of work run side by side (`concurrentPerform`), one slot per part; the first
-/// error is rethrown by `values()`.
-final class ResultSlots<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [Result<T, any Error>?]
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ body: () throws -> T) {
-        let r = Result { try body() }
-        lock.lock()
-        slots[i] = r
-        lock.unlock()
-    }
-    func values() throws -> [T] {
-        lock.lock()
-        defer { lock.unlock() }
-        return try slots.map { try $0!.get() }
-    }
-}

@@ -18,12 +18,6 @@ public protocol WireMessage: Sendable {
 extension WireMessage {
     public func frames() -> [[UInt8]] { envelope.frames() }
 
-    /// Decodes frames that must hold this type of message.
-    public static func decode(_ frames: [[UInt8]]) throws -> Self {
-        let m = try Message.decode(frames)
-        guard m.type == type else { throw Message.Invalid(description: "expected \(type.rawValue), got \(m.type.rawValue)") }
-        return try Self(m)
-    }
 }
 
 /// The `code` of an ERROR message.

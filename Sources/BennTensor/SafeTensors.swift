@@ -234,8 +234,9 @@ public struct SafeTensors: Sendable {
             result.metadata[fileChecksumKey] = nil
             result.verifiedChecksums.insert(fileChecksumKey)
         }
+        // The whole-file checksum covers the data too: the data's own is then not hashed again.
         if let expected = result.metadata[checksumKey] {
-            let actual = checksum(bytes[headerEnd...])
+            let actual = result.verifiedChecksums.contains(fileChecksumKey) ? expected : checksum(bytes[headerEnd...])
             guard actual == expected else {
                 throw fail("checksum mismatch (stored \(expected), computed \(actual)): the file is corrupted")
             }
@@ -274,13 +275,7 @@ public struct SafeTensors: Sendable {
     /// FNV-1a 64 over the bytes, as 16 hex digits.
     public static func checksum<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        let fold: (UnsafeBufferPointer<UInt8>) -> Void = { buffer in
-            for b in buffer { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        }
-        if bytes.withContiguousStorageIfAvailable(fold) == nil {
-            for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        }
-        let hex = String(h, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        fnv1a(bytes, &h)
+        return hex(h)
     }
 }

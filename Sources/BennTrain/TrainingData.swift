@@ -1,3 +1,4 @@
+import BennCore
 import BennData
 import Dispatch
 import Foundation
@@ -42,12 +43,13 @@ public struct TrainingData: Sendable {
                             labels: CIFAR.Labels = .fine) throws -> (train: LabeledImages, test: LabeledImages) {
         let resolved = try self.format(format, directory: directory)
         guard resolved == .idx else { return try resolved.load(directory: directory, labels: labels) }
-        let loaded = SplitSlots()
+        let loaded = ResultSlots<LabeledImages>(count: 2)
         DispatchQueue.concurrentPerform(iterations: 2) { part in
-            loaded.set(part, Result { try FashionMNIST.load(directory: directory, split: part == 0 ? .train : .test) })
+            loaded.set(part) { try FashionMNIST.load(directory: directory, split: part == 0 ? .train : .test) }
         }
         // The training split's error first, as when the splits were loaded one after the other.
-        return (try loaded.get(0), try loaded.get(1))
+        let splits = try loaded.values()
+        return (splits[0], splits[1])
     }
 
     /// One split of `directory` in `format` (`benn eval`). IDX reads only that split's files.
@@ -87,23 +89,5 @@ public struct TrainingData: Sendable {
     public static func prepare(spec: TrainingSpec) throws -> (images: (train: LabeledImages, test: LabeledImages), data: TrainingData) {
         let images = try load(spec: spec)
         return (images, try make(spec: spec, trainImages: images.train, testImages: images.test))
-    }
-}
-
-/// The two splits' results, written from `concurrentPerform`.
-private final class SplitSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private var results: [Result<LabeledImages, Error>?] = [nil, nil]
-
-    func set(_ part: Int, _ result: Result<LabeledImages, Error>) {
-        lock.lock()
-        defer { lock.unlock() }
-        results[part] = result
-    }
-
-    func get(_ part: Int) throws -> LabeledImages {
-        lock.lock()
-        defer { lock.unlock() }
-        return try results[part]!.get()
     }
 }

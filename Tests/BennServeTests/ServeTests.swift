@@ -463,6 +463,8 @@ final class JSONValueTests: XCTestCase {
         let texts = ["1", "-0", "0.1", "-2.5e-3", "1E2", "123456789012345678", "9007199254740993"]
         // Integers are read exactly (`.int`); each reads as the Double its text denotes.
         XCTAssertEqual(numbers.map(\.doubleValue), texts.map { Double($0)! })
+        XCTAssertEqual(numbers[5], .int(123456789012345678))
+        XCTAssertEqual(numbers[6], .int(9007199254740993))
         XCTAssertEqual(v["s"], .string("q\"\\/\né😀"))
         XCTAssertEqual(v["t"], .bool(true))
         XCTAssertEqual(v["f"], .bool(false))
