@@ -55,10 +55,8 @@ public final class ServedModel: Sendable {
     public init(artifact: EnsembleArtifact, path: String, name: String, threads: Int) throws {
         let m = artifact.manifest
         guard !name.isEmpty, !name.contains("/") else { throw LoadError(description: "model name '\(name)' must be non-empty and contain no '/'") }
-        if let problem = m.inputShapeProblem { throw LoadError(description: "\(path): \(problem)") }
-        guard m.classNames.count == m.model.classes else {
-            throw LoadError(description: "\(path): \(m.classNames.count) class names for \(m.model.classes) classes")
-        }
+        // The checks `EnsembleArtifact.read` makes, for artifacts built in memory.
+        if let problem = m.inputShapeProblem ?? m.problem { throw LoadError(description: "\(path): \(problem)") }
         let used = m.bestPrefix
         let networks = try { () throws(LoadError) in
             do { return Array(try artifact.networks().prefix(used)) } catch { throw LoadError(description: "\(path): \(error)") }

@@ -42,8 +42,9 @@ final class ColourDataTests: XCTestCase {
             try trainer.fit(train: train, test: test)
             XCTAssertEqual(trainer.completedEpochs, 1, model)
             XCTAssertTrue(trainer.history[0].loss.isFinite, model)
-            let result = trainer.evaluate(test)
-            XCTAssertTrue(result.accuracy >= 0 && result.accuracy <= 1, model)
+            // Evaluation runs the colour test images through the trained model (a finite loss:
+            // every image's logits were computed).
+            XCTAssertTrue(trainer.evaluate(test).loss.isFinite, model)
         }
     }
 
